@@ -1,0 +1,20 @@
+"""REST API v1: one router for every app's viewsets."""
+
+from rest_framework.routers import DefaultRouter
+
+from core.api.views import UserViewSet
+from inventory.api.views import (
+    BusinessUnitViewSet,
+    ModelDependencyViewSet,
+    ModelVersionViewSet,
+    RegisteredModelViewSet,
+)
+
+router = DefaultRouter()
+router.register("business-units", BusinessUnitViewSet, basename="businessunit")
+router.register("models", RegisteredModelViewSet, basename="registeredmodel")
+router.register("versions", ModelVersionViewSet, basename="modelversion")
+router.register("dependencies", ModelDependencyViewSet, basename="modeldependency")
+router.register("users", UserViewSet, basename="user")
+
+urlpatterns = router.urls

@@ -1,0 +1,20 @@
+"""The Celery application: configuration comes from Django settings (``CELERY_*``)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _create_filesystem_queue(sender: Celery, **kwargs: object) -> None:
+    """The filesystem broker needs its folder before the first message is written or read."""
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out"):
+        if key in options:
+            os.makedirs(options[key], exist_ok=True)

@@ -1,0 +1,43 @@
+"""API errors: one JSON shape for every refusal, and no stack trace ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+def validation_error_detail(error: DjangoValidationError) -> Any:
+    """A Django ValidationError as DRF detail: ``{"field": ["message", ...]}`` or a list of messages."""
+    if hasattr(error, "error_dict"):
+        return {
+            ("non_field_errors" if field == "__all__" else field): [str(m) for e in errors for m in e.messages]
+            for field, errors in error.error_dict.items()
+        }
+    return {"non_field_errors": list(error.messages)}
+
+
+def portal_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Translate the exceptions services raise into API answers.
+
+    Services raise Django's ``ValidationError`` (400 with per-field messages), ``PermissionDenied`` (403) and
+    the database's ``ProtectedError`` (409, something still refers to the object).
+    """
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(validation_error_detail(exc))
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, ProtectedError):
+        return Response(
+            {"detail": "Still referred to by other records; retire it instead of deleting it."},
+            status=status.HTTP_409_CONFLICT,
+        )
+    return exception_handler(exc, context)

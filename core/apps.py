@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """Shared kernel: users, the permission gate, API tokens, roles, heartbeats."""
+
+    name = "core"
+    verbose_name = "Core"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from core.roles import sync_roles_after_migrate
+
+        post_migrate.connect(sync_roles_after_migrate, dispatch_uid="core.sync_roles")

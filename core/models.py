@@ -1,0 +1,131 @@
+"""Shared kernel models: the portal's user, API tokens for service accounts, and worker heartbeats."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils import timezone
+
+from core.history import PortalHistoricalRecords
+from core.permissions import RestrictedQuerySet
+
+
+class TimeStampedModel(models.Model):
+    """Base for portal records: creation and last-change times, and the restricted manager."""
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class PortalUserManager(UserManager.from_queryset(RestrictedQuerySet)):  # type: ignore[misc]
+    """User manager that also offers ``restrict(user, action)``."""
+
+
+class User(AbstractUser):
+    """A person (or a service account) using the portal.
+
+    People carry a job title and the business unit they belong to, so an inventory can say who owns what in
+    the organisation. Service accounts are users with ``is_service_account`` set: they sign in with API
+    tokens only and hold object permissions on the models they may report for.
+    """
+
+    title = models.CharField(max_length=120, blank=True)
+    business_unit = models.ForeignKey(
+        "inventory.BusinessUnit",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
+    is_service_account = models.BooleanField(
+        default=False, help_text="A CI/CD system or tool, not a person: API tokens only, no password sign-in."
+    )
+
+    objects = PortalUserManager()
+    history = PortalHistoricalRecords(excluded_fields=["password", "last_login"])
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+TOKEN_PREFIX = "mop"  # noqa: S105 - a public marker, not a secret
+
+
+class ApiTokenQuerySet(RestrictedQuerySet):
+    def usable(self) -> ApiTokenQuerySet:
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST API, stored only as a SHA-256 digest.
+
+    The clear token (``mop_<lookup>_<secret>``) is shown once, when it is issued. ``lookup`` finds the row
+    without scanning; the digest is compared in constant time. Tokens can expire and be revoked; their last
+    use is recorded.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'jenkins credit-risk pipeline'.")
+    lookup = models.CharField(max_length=16, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user.username}, {TOKEN_PREFIX}_{self.lookup}_…)"
+
+    @staticmethod
+    def hash_secret(clear: str) -> str:
+        return hashlib.sha256(clear.encode()).hexdigest()
+
+    @classmethod
+    def new_clear_token(cls) -> tuple[str, str]:
+        """A fresh (lookup, clear token) pair."""
+        lookup = secrets.token_hex(8)
+        return lookup, f"{TOKEN_PREFIX}_{lookup}_{secrets.token_urlsafe(32)}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+class ServiceHeartbeat(models.Model):
+    """The last time a background process proved it was alive (beat scheduled a task and a worker ran it)."""
+
+    name = models.CharField(max_length=50, unique=True)
+    hostname = models.CharField(max_length=255, blank=True)
+    last_seen = models.DateTimeField()
+    details: models.JSONField[Any, Any] = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"

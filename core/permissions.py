@@ -1,0 +1,89 @@
+"""The one permission gate: ``restrict(user, action, queryset)``.
+
+Every view, viewset and selector narrows its queryset through this function, so an object a user may not see
+is simply absent (a 404), never a 403 that would confirm it exists. The rules, in order:
+
+1. Anonymous or inactive users see nothing.
+2. Superusers and users whose roles (groups) hold the model-level permission ``<app>.<action>_<model>`` see
+   every row: Risk Officers, Auditors and Admins work across the whole inventory.
+3. A model that declares ``permission_parent`` (a version belongs to a registered model) inherits from its
+   parent: viewing needs ``view`` on the parent, every other action needs ``change`` on it. Objects it names
+   in ``permission_also_visible`` must be visible too.
+4. A model that declares ``object_permissions = True`` is filtered by django-guardian object permissions,
+   granted only by services (owners, assigned validators, scoped service accounts).
+5. Otherwise nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.db import models
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+ACTIONS = ("view", "add", "change", "delete")
+
+_QS = TypeVar("_QS", bound=models.QuerySet[Any])
+
+
+def permission_codename(model: type[models.Model], action: str) -> str:
+    """``inventory.view_registeredmodel`` for (RegisteredModel, "view")."""
+    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+
+
+def has_model_permission(user: AbstractBaseUser | AnonymousUser, model: type[models.Model], action: str) -> bool:
+    """Whether the user's roles grant ``action`` on every row of ``model``."""
+    return bool(user.is_active and user.has_perm(permission_codename(model, action)))
+
+
+def restrict(user: AbstractBaseUser | AnonymousUser, action: str, queryset: _QS) -> _QS:
+    """The rows of ``queryset`` on which ``user`` may perform ``action``."""
+    from guardian.shortcuts import get_objects_for_user
+
+    if action not in ACTIONS and not action.startswith("custom:"):
+        raise ValueError(f"unknown action {action!r}")
+    if not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    model = queryset.model
+    if getattr(user, "is_superuser", False):
+        return queryset
+    codename = action.removeprefix("custom:") if action.startswith("custom:") else None
+    perm = f"{model._meta.app_label}.{codename}" if codename else permission_codename(model, action)
+    if user.has_perm(perm):
+        return queryset
+    parent_name: str | None = getattr(model, "permission_parent", None)
+    if parent_name:
+        parent_model = model._meta.get_field(parent_name).related_model
+        assert isinstance(parent_model, type)
+        parent_action = "view" if action == "view" else "change"
+        allowed_parents = restrict(user, parent_action, parent_model._default_manager.all())
+        queryset = queryset.filter(**{f"{parent_name}__in": allowed_parents.values("pk")})
+        # A row that names other objects (a dependency names its upstream model) is shown only to users who
+        # may see those too, so a link never reveals a model the user may not see.
+        for other_name in getattr(model, "permission_also_visible", ()):
+            other_model = model._meta.get_field(other_name).related_model
+            assert isinstance(other_model, type)
+            visible = restrict(user, "view", other_model._default_manager.all())
+            queryset = queryset.filter(**{f"{other_name}__in": visible.values("pk")})
+        return queryset
+    if getattr(model, "object_permissions", False):
+        allowed = get_objects_for_user(
+            user, perm, model._default_manager.all(), accept_global_perms=False, with_superuser=False
+        )
+        return queryset.filter(pk__in=allowed.values("pk"))
+    return queryset.none()
+
+
+def user_can(user: AbstractBaseUser | AnonymousUser, action: str, obj: models.Model) -> bool:
+    """Whether ``user`` may perform ``action`` on this one object (same rules as :func:`restrict`)."""
+    manager = type(obj)._default_manager
+    return restrict(user, action, manager.filter(pk=obj.pk)).exists()
+
+
+class RestrictedQuerySet(models.QuerySet[Any]):
+    """QuerySet with ``.restrict(user, action)``, so selectors can chain the gate like any filter."""
+
+    def restrict(self, user: AbstractBaseUser | AnonymousUser, action: str = "view") -> RestrictedQuerySet:
+        return restrict(user, action, self)

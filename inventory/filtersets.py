@@ -1,0 +1,155 @@
+"""One FilterSet per inventory model, shared by the web pages and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from core.models import User
+from inventory.choices import EUAIActCategory, LifecycleStage, ModelType, RiskTier, VersionState
+from inventory.models import BusinessUnit, ModelDependency, ModelVersion, RegisteredModel, Tag
+
+
+class RegisteredModelFilterSet(django_filters.FilterSet):
+    """Inventory filters: free text, unit (with its sub-units), owner, type, stage, tier, EU AI Act category,
+    tag, validator, overdue revalidation; and the orderings the inventory list offers."""
+
+    q = django_filters.CharFilter(method="filter_text", label="Search", max_length=200)
+    unit = django_filters.ModelChoiceFilter(
+        queryset=BusinessUnit.objects.all(), to_field_name="code", method="filter_unit", label="Business unit"
+    )
+    owner = django_filters.ModelChoiceFilter(
+        queryset=User.objects.all(), to_field_name="username", method="filter_owner", label="Owner"
+    )
+    validator = django_filters.ModelChoiceFilter(
+        queryset=User.objects.all(), to_field_name="username", method="filter_validator", label="Validator"
+    )
+    model_type = django_filters.MultipleChoiceFilter(choices=ModelType.choices, label="Type")
+    stage = django_filters.MultipleChoiceFilter(
+        field_name="lifecycle_stage", choices=LifecycleStage.choices, label="Stage"
+    )
+    tier = django_filters.MultipleChoiceFilter(field_name="risk_tier", choices=RiskTier.choices, label="Risk tier")
+    eu_ai_act_category = django_filters.MultipleChoiceFilter(
+        choices=EUAIActCategory.choices, label="EU AI Act category"
+    )
+    tag = django_filters.CharFilter(method="filter_tag", label="Tag", max_length=50)
+    validation_overdue = django_filters.BooleanFilter(method="filter_overdue", label="Revalidation overdue")
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("key", "key"),
+            ("name", "name"),
+            ("risk_tier", "tier"),
+            ("lifecycle_stage", "stage"),
+            ("next_validation_due", "next_validation_due"),
+            ("updated_at", "updated"),
+        ),
+        label="Order by",
+    )
+
+    class Meta:
+        model = RegisteredModel
+        fields: list[str] = []
+
+    def filter_text(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(key__icontains=value)
+            | Q(name__icontains=value)
+            | Q(business_owner__username__iexact=value)
+            | Q(technical_owner__username__iexact=value)
+            | Q(business_owner__last_name__iexact=value)
+            | Q(technical_owner__last_name__iexact=value)
+        )
+
+    def filter_unit(self, queryset: QuerySet[Any], name: str, value: BusinessUnit | None) -> QuerySet[Any]:
+        if value is None:
+            return queryset
+        # The unit and everything below it: one indexed prefix match on the materialised path.
+        return queryset.filter(business_unit__path__startswith=value.path)
+
+    def filter_owner(self, queryset: QuerySet[Any], name: str, value: User | None) -> QuerySet[Any]:
+        if value is None:
+            return queryset
+        return queryset.filter(Q(business_owner=value) | Q(technical_owner=value))
+
+    def filter_validator(self, queryset: QuerySet[Any], name: str, value: User | None) -> QuerySet[Any]:
+        if value is None:
+            return queryset
+        through = RegisteredModel.validators.through
+        return queryset.filter(Exists(through.objects.filter(registeredmodel_id=OuterRef("pk"), user_id=value.pk)))
+
+    def filter_tag(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        value = value.strip().lower()
+        if not value:
+            return queryset
+        # EXISTS instead of a join, so a model with several tags is not listed twice and no DISTINCT is needed.
+        through = RegisteredModel.tags.through
+        return queryset.filter(Exists(through.objects.filter(registeredmodel_id=OuterRef("pk"), tag__name=value)))
+
+    def filter_overdue(self, queryset: QuerySet[Any], name: str, value: bool | None) -> QuerySet[Any]:
+        if value is None:
+            return queryset
+        overdue = Q(next_validation_due__lt=timezone.localdate())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+
+class BusinessUnitFilterSet(django_filters.FilterSet):
+    """Business units by text, and the subtree under a unit."""
+
+    q = django_filters.CharFilter(method="filter_text", label="Search", max_length=200)
+    within = django_filters.ModelChoiceFilter(
+        queryset=BusinessUnit.objects.all(), to_field_name="code", method="filter_within", label="Within unit"
+    )
+
+    class Meta:
+        model = BusinessUnit
+        fields: list[str] = []
+
+    def filter_text(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        value = value.strip()
+        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value)) if value else queryset
+
+    def filter_within(self, queryset: QuerySet[Any], name: str, value: BusinessUnit | None) -> QuerySet[Any]:
+        return queryset.filter(path__startswith=value.path) if value else queryset
+
+
+class ModelVersionFilterSet(django_filters.FilterSet):
+    """Versions of a model, by workflow state."""
+
+    model = django_filters.CharFilter(field_name="model__key", label="Model key", max_length=20)
+    state = django_filters.MultipleChoiceFilter(choices=VersionState.choices)
+    ordering = django_filters.OrderingFilter(fields=(("created_at", "created"), ("version", "version")))
+
+    class Meta:
+        model = ModelVersion
+        fields: list[str] = []
+
+
+class ModelDependencyFilterSet(django_filters.FilterSet):
+    """Dependencies touching a model, in either direction."""
+
+    model = django_filters.CharFilter(method="filter_model", label="Model key (either side)", max_length=20)
+    upstream = django_filters.CharFilter(field_name="upstream__key", max_length=20)
+    downstream = django_filters.CharFilter(field_name="downstream__key", max_length=20)
+
+    class Meta:
+        model = ModelDependency
+        fields = ["kind"]
+
+    def filter_model(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(Q(upstream__key=value) | Q(downstream__key=value))
+
+
+class TagFilterSet(django_filters.FilterSet):
+    """Tags by name prefix (for pickers)."""
+
+    q = django_filters.CharFilter(field_name="name", lookup_expr="startswith", max_length=50)
+
+    class Meta:
+        model = Tag
+        fields: list[str] = []

@@ -1,0 +1,16 @@
+"""Inventory pages."""
+
+from django.urls import path
+
+from inventory import views
+
+app_name = "inventory"
+
+urlpatterns = [
+    path("models/", views.model_list, name="model-list"),
+    path("models/new/", views.model_create, name="model-create"),
+    path("models/<str:key>/", views.model_detail, name="model-detail"),
+    path("models/<str:key>/edit/", views.model_edit, name="model-edit"),
+    path("models/<str:key>/versions/new/", views.version_create, name="version-create"),
+    path("units/", views.unit_list, name="unit-list"),
+]

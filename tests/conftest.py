@@ -1,0 +1,135 @@
+"""Shared fixtures: role personas, API clients, and the real services (PostgreSQL, Redis, Chromium).
+
+Tests that need a service use the ``redis_url`` / ``chromium_path`` fixtures. Without the service they skip,
+so ``make test`` works on a bare laptop; with ``REQUIRE_SERVICES=1`` (CI) a missing service fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from core import roles
+from core.models import User
+from core.services import api_token_issue
+from inventory.models import BusinessUnit, RegisteredModel
+from tests.factories import BusinessUnitFactory, RegisteredModelFactory, UserFactory
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+
+
+def service_missing(message: str) -> None:
+    """Skip the test on a laptop without the service; fail it in CI, where the service must be there."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {message}")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    url = os.environ.get("REDIS_URL") or os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        service_missing(f"Redis is not reachable at {url}: {exc}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        service_missing(f"Chromium is not installed at {path} (apt-get install chromium)")
+    return path
+
+
+@dataclass
+class Personas:
+    """One user per role and situation, and two models: A (owned by owner_a) and B (owned by owner_b).
+
+    validator_assigned validates model A; ci_scoped may report for model A.
+    """
+
+    owner_a: User
+    owner_b: User
+    validator_assigned: User
+    validator_other: User
+    risk_officer: User
+    auditor: User
+    ci_scoped: User
+    ci_unscoped: User
+    admin: User
+    no_role: User
+    unit: BusinessUnit
+    model_a: RegisteredModel
+    model_b: RegisteredModel
+
+
+@pytest.fixture
+def personas(db: Any) -> Personas:
+    from guardian.shortcuts import assign_perm
+
+    unit = BusinessUnitFactory(code="RETAIL", name="Retail Banking", key_prefix="RB")
+    owner_a = UserFactory(username="owner_a", roles=[roles.MODEL_OWNER])
+    owner_b = UserFactory(username="owner_b", roles=[roles.MODEL_OWNER])
+    validator_assigned = UserFactory(username="validator_assigned", roles=[roles.VALIDATOR])
+    validator_other = UserFactory(username="validator_other", roles=[roles.VALIDATOR])
+    ci_scoped = UserFactory(username="ci_scoped", roles=[roles.CI_SERVICE], is_service_account=True)
+    model_a = RegisteredModelFactory(
+        key="RB-0001",
+        name="Retail PD scorecard",
+        business_unit=unit,
+        business_owner=owner_a,
+        technical_owner=owner_a,
+        validators=[validator_assigned],
+    )
+    model_b = RegisteredModelFactory(
+        key="RB-0002",
+        name="Card fraud detector",
+        business_unit=unit,
+        business_owner=owner_b,
+        technical_owner=owner_b,
+    )
+    assign_perm("inventory.view_registeredmodel", ci_scoped, model_a)
+    assign_perm("inventory.report_registeredmodel", ci_scoped, model_a)
+    return Personas(
+        owner_a=owner_a,
+        owner_b=owner_b,
+        validator_assigned=validator_assigned,
+        validator_other=validator_other,
+        risk_officer=UserFactory(username="risk_officer", roles=[roles.RISK_OFFICER]),
+        auditor=UserFactory(username="auditor", roles=[roles.AUDITOR]),
+        ci_scoped=ci_scoped,
+        ci_unscoped=UserFactory(username="ci_unscoped", roles=[roles.CI_SERVICE], is_service_account=True),
+        admin=UserFactory(username="admin_user", roles=[roles.ADMIN]),
+        no_role=UserFactory(username="no_role"),
+        unit=unit,
+        model_a=model_a,
+        model_b=model_b,
+    )
+
+
+def token_client(user: User) -> APIClient:
+    """An API client that authenticates like a pipeline does: with an API token in the header."""
+    _, clear = api_token_issue(actor=user, user=user, name="test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {clear}")
+    return client
+
+
+@pytest.fixture
+def api_client_for() -> Any:
+    return token_client
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # PBKDF2 at production strength costs ~0.3 s a user; the personas alone would cost seconds per test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
