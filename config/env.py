@@ -8,6 +8,7 @@ secrets) rather than the environment.
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,7 +28,7 @@ class Env:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self.environ = os.environ if environ is None else environ
 
-    def _raw(self, name: str) -> str | None:
+    def _raw(self, name: builtins.str) -> builtins.str | None:
         file_name = self.environ.get(f"{name}_FILE")
         if file_name:
             try:
@@ -39,7 +40,7 @@ class Env:
             return None
         return value.strip()
 
-    def str(self, name: str, default: Any = _MISSING) -> Any:
+    def str(self, name: builtins.str, default: Any = _MISSING) -> Any:
         value = self._raw(name)
         if value is None:
             if default is _MISSING:
@@ -47,7 +48,7 @@ class Env:
             return default
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         value = self._raw(name)
         if value is None:
             return default
@@ -58,7 +59,14 @@ class Env:
             return False
         raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use one of {sorted(TRUE_WORDS | FALSE_WORDS)}")
 
-    def int(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    def int(
+        self,
+        name: builtins.str,
+        default: builtins.int,
+        *,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int:
         value = self._raw(name)
         if value is None:
             return default
@@ -72,7 +80,7 @@ class Env:
             raise ImproperlyConfigured(f"{name}={number} is above the maximum {maximum}")
         return number
 
-    def list(self, name: str, default: list[str]) -> list[str]:
+    def list(self, name: builtins.str, default: builtins.list[builtins.str]) -> builtins.list[builtins.str]:
         value = self._raw(name)
         if value is None:
             return list(default)
@@ -81,7 +89,7 @@ class Env:
             raise ImproperlyConfigured(f"{name}={value!r} has an empty entry: separate values with single commas")
         return items
 
-    def url(self, name: str, default: Any = _MISSING, *, schemes: tuple[str, ...]) -> Any:
+    def url(self, name: builtins.str, default: Any = _MISSING, *, schemes: tuple[builtins.str, ...]) -> Any:
         value = self.str(name, default)
         if value is default:
             return value

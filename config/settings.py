@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import Env, database_from_url
@@ -204,7 +205,22 @@ HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", 60, minimum=1)
 # Default schedules; DatabaseScheduler copies them into the database, where operators can change them.
 CELERY_BEAT_SCHEDULE = {
     "portal-heartbeat": {"task": "core.tasks.record_heartbeat", "schedule": float(HEARTBEAT_SECONDS)},
+    "governance-due-reminders": {
+        "task": "governance.tasks.send_due_reminders",
+        "schedule": crontab(hour=6, minute=0),
+    },
 }
+
+# E-mail: notifications are written to the console unless an SMTP server is configured.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "modelops-portal@localhost")
+# Absolute links in e-mails point here.
+PORTAL_BASE_URL = env.url("PORTAL_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 
 LOGGING = {
     "version": 1,

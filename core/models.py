@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -50,11 +50,10 @@ class User(AbstractUser):
         default=False, help_text="A CI/CD system or tool, not a person: API tokens only, no password sign-in."
     )
 
-    objects = PortalUserManager()
+    objects: ClassVar[PortalUserManager] = PortalUserManager()
     history = PortalHistoricalRecords(excluded_fields=["password", "last_login"])
 
-    class Meta(AbstractUser.Meta):
-        swappable = "AUTH_USER_MODEL"
+    class Meta:
         ordering = ["username"]
 
     def __str__(self) -> str:

@@ -16,12 +16,12 @@ is simply absent (a 404), never a 403 that would confirm it exists. The rules, i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.db import models
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AbstractUser, AnonymousUser
 
 ACTIONS = ("view", "add", "change", "delete")
 
@@ -33,12 +33,12 @@ def permission_codename(model: type[models.Model], action: str) -> str:
     return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
 
 
-def has_model_permission(user: AbstractBaseUser | AnonymousUser, model: type[models.Model], action: str) -> bool:
+def has_model_permission(user: AbstractUser | AnonymousUser, model: type[models.Model], action: str) -> bool:
     """Whether the user's roles grant ``action`` on every row of ``model``."""
     return bool(user.is_active and user.has_perm(permission_codename(model, action)))
 
 
-def restrict(user: AbstractBaseUser | AnonymousUser, action: str, queryset: _QS) -> _QS:
+def restrict(user: AbstractUser | AnonymousUser, action: str, queryset: _QS) -> _QS:
     """The rows of ``queryset`` on which ``user`` may perform ``action``."""
     from guardian.shortcuts import get_objects_for_user
 
@@ -55,16 +55,14 @@ def restrict(user: AbstractBaseUser | AnonymousUser, action: str, queryset: _QS)
         return queryset
     parent_name: str | None = getattr(model, "permission_parent", None)
     if parent_name:
-        parent_model = model._meta.get_field(parent_name).related_model
-        assert isinstance(parent_model, type)
+        parent_model = cast("type[models.Model]", model._meta.get_field(parent_name).related_model)
         parent_action = "view" if action == "view" else "change"
         allowed_parents = restrict(user, parent_action, parent_model._default_manager.all())
         queryset = queryset.filter(**{f"{parent_name}__in": allowed_parents.values("pk")})
         # A row that names other objects (a dependency names its upstream model) is shown only to users who
         # may see those too, so a link never reveals a model the user may not see.
         for other_name in getattr(model, "permission_also_visible", ()):
-            other_model = model._meta.get_field(other_name).related_model
-            assert isinstance(other_model, type)
+            other_model = cast("type[models.Model]", model._meta.get_field(other_name).related_model)
             visible = restrict(user, "view", other_model._default_manager.all())
             queryset = queryset.filter(**{f"{other_name}__in": visible.values("pk")})
         return queryset
@@ -76,7 +74,7 @@ def restrict(user: AbstractBaseUser | AnonymousUser, action: str, queryset: _QS)
     return queryset.none()
 
 
-def user_can(user: AbstractBaseUser | AnonymousUser, action: str, obj: models.Model) -> bool:
+def user_can(user: AbstractUser | AnonymousUser, action: str, obj: models.Model) -> bool:
     """Whether ``user`` may perform ``action`` on this one object (same rules as :func:`restrict`)."""
     manager = type(obj)._default_manager
     return restrict(user, action, manager.filter(pk=obj.pk)).exists()
@@ -85,5 +83,5 @@ def user_can(user: AbstractBaseUser | AnonymousUser, action: str, obj: models.Mo
 class RestrictedQuerySet(models.QuerySet[Any]):
     """QuerySet with ``.restrict(user, action)``, so selectors can chain the gate like any filter."""
 
-    def restrict(self, user: AbstractBaseUser | AnonymousUser, action: str = "view") -> RestrictedQuerySet:
+    def restrict(self, user: AbstractUser | AnonymousUser, action: str = "view") -> RestrictedQuerySet:
         return restrict(user, action, self)

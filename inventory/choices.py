@@ -68,8 +68,11 @@ class VersionState(models.TextChoices):
     IN_VALIDATION = "in_validation", "In validation"
     RISK_REVIEW = "risk_review", "Risk review"
     APPROVED = "approved", "Approved"
+    APPROVED_WITH_CONDITIONS = "approved_with_conditions", "Approved with conditions"
     REJECTED = "rejected", "Rejected"
+    DEPLOYED = "deployed", "Deployed"
     RETIRED = "retired", "Retired"
+    WITHDRAWN = "withdrawn", "Withdrawn"
 
 
 class DependencyKind(models.TextChoices):

@@ -199,7 +199,7 @@ class ModelVersion(TimeStampedModel):
     model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="versions")
     version = models.CharField(max_length=50, validators=[validate_version_label])
     description = models.TextField(blank=True, max_length=LONG_TEXT_MAX)
-    state = models.CharField(max_length=20, choices=VersionState.choices, default=VersionState.DRAFT)
+    state = models.CharField(max_length=30, choices=VersionState.choices, default=VersionState.DRAFT)
     artifact_digest = models.CharField(
         max_length=71,
         blank=True,

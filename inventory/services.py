@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from core.history import save_with_history
 from core.models import User
 from core.permissions import has_model_permission, user_can
-from inventory.choices import ModelType, RegulatoryUse
+from inventory.choices import ModelType, RegulatoryUse, VersionState
 from inventory.models import (
     BusinessUnit,
     ModelDependency,
@@ -424,7 +424,7 @@ def model_version_update(
     *, actor: User, version: ModelVersion, changes: Mapping[str, Any], reason: str = ""
 ) -> ModelVersion:
     """Edit a version's description and evidence. Its workflow state moves only through the approval workflow,
-    and what was approved is frozen: an approved version's digest cannot change."""
+    and what was submitted is frozen: once a version leaves draft its artifact digest cannot change."""
     if not user_can(actor, "change", version):
         raise PermissionDenied(f"You may not change versions of model {version.model.key}.")
     reason = _check_reason(reason)
@@ -438,7 +438,7 @@ def model_version_update(
         },
     )
     version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
-    frozen = version.state not in {"draft", "rejected"}
+    frozen = version.state != VersionState.DRAFT
     if frozen and "artifact_digest" in changes and changes["artifact_digest"] != version.artifact_digest:
         raise ValidationError(
             {"artifact_digest": [f"The version is {version.get_state_display()}: its artifact is frozen."]}
