@@ -1,0 +1,1 @@
+"""Writes of governance, one module per concern: assessments, policies, workflow, findings, notifications."""

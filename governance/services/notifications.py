@@ -1,0 +1,78 @@
+"""Notifications: an in-app inbox for each person, e-mailed by a Celery task once the transaction commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.models import User
+from core.roles import RISK_OFFICER
+from governance.choices import NotificationKind
+from governance.models import Notification
+
+
+def notify(
+    *,
+    recipients: Iterable[Any],
+    kind: NotificationKind | str,
+    title: str,
+    body: str = "",
+    link: str = "",
+    dedup_key: str | None = None,
+    exclude: Iterable[Any] = (),
+) -> list[Notification]:
+    """Create one notification per distinct active recipient and queue their e-mails after commit.
+
+    With ``dedup_key``, a person who already got this notification does not get it again (periodic reminders).
+    """
+    excluded = {getattr(person, "pk", person) for person in exclude}
+    people: dict[int, Any] = {}
+    for person in recipients:
+        if person is not None and person.is_active and not person.is_service_account and person.pk not in excluded:
+            people[person.pk] = person
+    if not people:
+        return []
+    now = timezone.now()
+    created: list[Notification] = []
+    for person in people.values():
+        notification = Notification(
+            recipient=person,
+            kind=kind,
+            title=title[:200],
+            body=body,
+            link=link,
+            created_at=now,
+            dedup_key=dedup_key,
+        )
+        if dedup_key is None:
+            created.append(notification)
+            continue
+        try:
+            with transaction.atomic():
+                notification.save()
+        except IntegrityError:
+            continue  # already told this person about this occasion
+        created.append(notification)
+    if dedup_key is None:
+        created = Notification.objects.bulk_create(created)
+    ids = [notification.pk for notification in created]
+    if ids:
+        from governance.tasks import send_notification_emails
+
+        transaction.on_commit(lambda: send_notification_emails.delay(ids))
+    return created
+
+
+def risk_officers() -> list[User]:
+    """Everyone holding the Risk Officer role (the second line who reviews and approves)."""
+    return list(User.objects.filter(groups__name=RISK_OFFICER, is_active=True).distinct())
+
+
+def notification_mark_read(*, actor: User, notification_ids: Iterable[int]) -> int:
+    """Mark the actor's own notifications read; returns how many changed."""
+    return Notification.objects.filter(recipient=actor, pk__in=list(notification_ids), read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
