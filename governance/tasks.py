@@ -15,6 +15,7 @@ from governance.services.reminders import reminders_send
     autoretry_for=(OSError,),
     retry_backoff=True,
     retry_kwargs={"max_retries": 5},
+    soft_time_limit=110,
     time_limit=120,
 )
 def send_notification_emails(notification_ids: list[int]) -> None:
@@ -22,7 +23,9 @@ def send_notification_emails(notification_ids: list[int]) -> None:
     notification_emails_send(notification_ids=notification_ids)
 
 
-@shared_task(name="governance.tasks.send_due_reminders", ignore_result=True, acks_late=True, time_limit=600)
+@shared_task(
+    name="governance.tasks.send_due_reminders", ignore_result=True, acks_late=True, soft_time_limit=590, time_limit=600
+)
 def send_due_reminders() -> None:
     """Daily: findings due soon or overdue, approvals about to expire. Each reminder goes out once per occasion."""
     reminders_send()

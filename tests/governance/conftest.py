@@ -44,6 +44,7 @@ def approve_tier(model: Any, answers: dict[str, Any], assessor: Any, reviewer: A
     assessment = risk_assessment_create(actor=assessor, model=model, answers=answers)
     risk_assessment_review(actor=reviewer, assessment=assessment, approve=True, comment="Agreed")
     model.refresh_from_db()
+    assessment.refresh_from_db()
     return assessment
 
 
