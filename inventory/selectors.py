@@ -114,7 +114,7 @@ def object_history(*, obj: Any, limit: int | None = None) -> list[HistoryEntry]:
                 model_field = model._meta.get_field(change.field)
                 if model_field.many_to_many:
                     related = model_field.related_model
-                    attribute = model._meta.get_field(change.field).m2m_reverse_name()
+                    attribute = model_field.m2m_reverse_field_name()
                     ids = {row[attribute] for row in (old or []) + (new or [])}
                     names = {
                         item.pk: str(getattr(item, "username", None) or item)

@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+from core.middleware import current_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -29,15 +31,26 @@ def portal_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
     """Translate the exceptions services raise into API answers.
 
     Services raise Django's ``ValidationError`` (400 with per-field messages), ``PermissionDenied`` (403) and
-    the database's ``ProtectedError`` (409, something still refers to the object).
+    the database's ``ProtectedError`` (409, something still refers to the object). Anything else is a bug: it
+    is logged with its traceback and the client gets a JSON 500 with the request id to quote, never the trace.
     """
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(validation_error_detail(exc))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, ProtectedError):
+        set_rollback()
         return Response(
             {"detail": "Still referred to by other records; retire it instead of deleting it."},
             status=status.HTTP_409_CONFLICT,
         )
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    if response is not None:
+        return response
+    logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
+    set_rollback()
+    request_id = current_request_id.get()
+    return Response(
+        {"detail": f"Internal error. Quote request id {request_id} when reporting it.", "request_id": request_id},
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
