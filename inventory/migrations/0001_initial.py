@@ -9,345 +9,1094 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ModelKeySequence',
+            name="ModelKeySequence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('prefix', models.CharField(max_length=8, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z][A-Z0-9]{0,7}$', 'A key prefix is 1-8 upper-case letters or digits, starting with a letter, e.g. CR.')])),
-                ('last_number', models.PositiveIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "prefix",
+                    models.CharField(
+                        max_length=8,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z][A-Z0-9]{0,7}$",
+                                "A key prefix is 1-8 upper-case letters or digits, starting with a letter, e.g. CR.",
+                            )
+                        ],
+                    ),
+                ),
+                ("last_number", models.PositiveIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9._-]{0,49}$', "A tag is 1-50 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.")])),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=50,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9._-]{0,49}$",
+                                "A tag is 1-50 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit.",
+                            )
+                        ],
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='BusinessUnit',
+            name="BusinessUnit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(max_length=30, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z0-9][A-Z0-9_-]{0,29}$', "A unit code is 1-30 upper-case letters, digits, '-' or '_', e.g. RETAIL-CARDS.")])),
-                ('name', models.CharField(max_length=200)),
-                ('path', models.CharField(db_index=True, editable=False, max_length=1000)),
-                ('key_prefix', models.CharField(blank=True, help_text='Prefix of the keys of models registered in this unit, e.g. CR gives CR-0042.', max_length=8, validators=[django.core.validators.RegexValidator('^[A-Z][A-Z0-9]{0,7}$', 'A key prefix is 1-8 upper-case letters or digits, starting with a letter, e.g. CR.')])),
-                ('description', models.TextField(blank=True, max_length=10000)),
-                ('head', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='headed_units', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='inventory.businessunit')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=30,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z0-9][A-Z0-9_-]{0,29}$",
+                                "A unit code is 1-30 upper-case letters, digits, '-' or '_', e.g. RETAIL-CARDS.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("path", models.CharField(db_index=True, editable=False, max_length=1000)),
+                (
+                    "key_prefix",
+                    models.CharField(
+                        blank=True,
+                        help_text="Prefix of the keys of models registered in this unit, e.g. CR gives CR-0042.",
+                        max_length=8,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z][A-Z0-9]{0,7}$",
+                                "A key prefix is 1-8 upper-case letters or digits, starting with a letter, e.g. CR.",
+                            )
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True, max_length=10000)),
+                (
+                    "head",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="headed_units",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="inventory.businessunit",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['path'],
+                "ordering": ["path"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalBusinessUnit',
+            name="HistoricalBusinessUnit",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('code', models.CharField(db_index=True, max_length=30, validators=[django.core.validators.RegexValidator('^[A-Z0-9][A-Z0-9_-]{0,29}$', "A unit code is 1-30 upper-case letters, digits, '-' or '_', e.g. RETAIL-CARDS.")])),
-                ('name', models.CharField(max_length=200)),
-                ('path', models.CharField(db_index=True, editable=False, max_length=1000)),
-                ('key_prefix', models.CharField(blank=True, help_text='Prefix of the keys of models registered in this unit, e.g. CR gives CR-0042.', max_length=8, validators=[django.core.validators.RegexValidator('^[A-Z][A-Z0-9]{0,7}$', 'A key prefix is 1-8 upper-case letters or digits, starting with a letter, e.g. CR.')])),
-                ('description', models.TextField(blank=True, max_length=10000)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('head', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.businessunit')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "code",
+                    models.CharField(
+                        db_index=True,
+                        max_length=30,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z0-9][A-Z0-9_-]{0,29}$",
+                                "A unit code is 1-30 upper-case letters, digits, '-' or '_', e.g. RETAIL-CARDS.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("path", models.CharField(db_index=True, editable=False, max_length=1000)),
+                (
+                    "key_prefix",
+                    models.CharField(
+                        blank=True,
+                        help_text="Prefix of the keys of models registered in this unit, e.g. CR gives CR-0042.",
+                        max_length=8,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z][A-Z0-9]{0,7}$",
+                                "A key prefix is 1-8 upper-case letters or digits, starting with a letter, e.g. CR.",
+                            )
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True, max_length=10000)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "head",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="inventory.businessunit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical business unit',
-                'verbose_name_plural': 'historical business units',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalRegisteredModel',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('key', models.CharField(db_index=True, max_length=20, validators=[django.core.validators.RegexValidator('^[A-Z][A-Z0-9]{0,7}-[0-9]{4,6}$', 'A model key is an upper-case prefix of 1-8 letters or digits, a hyphen and 4-6 digits, e.g. CR-0042.')])),
-                ('name', models.CharField(max_length=200)),
-                ('purpose', models.TextField(help_text='The business purpose and intended use.', max_length=10000)),
-                ('restrictions_on_use', models.TextField(blank=True, help_text='Uses the model is not approved for.', max_length=10000)),
-                ('inputs', models.TextField(blank=True, help_text='Data inputs and their sources (upstream models are linked).', max_length=10000)),
-                ('outputs', models.TextField(blank=True, help_text='What the model produces and how the output is used.', max_length=10000)),
-                ('limitations', models.TextField(blank=True, help_text='Known limitations and weaknesses.', max_length=10000)),
-                ('model_type', models.CharField(choices=[('ml', 'Machine learning'), ('statistical', 'Statistical / scorecard'), ('rules', 'Rules engine / expert system'), ('llm', 'LLM application'), ('vendor', 'Vendor model')], max_length=20)),
-                ('vendor_name', models.CharField(blank=True, help_text='Supplier of a vendor or hosted model.', max_length=200)),
-                ('lifecycle_stage', models.CharField(choices=[('proposed', 'Proposed'), ('development', 'Development'), ('validation', 'Validation'), ('production', 'Production'), ('retired', 'Retired')], default='proposed', max_length=20)),
-                ('regulatory_uses', models.JSONField(blank=True, default=list, help_text='Regulated decisions or reports the model feeds.')),
-                ('data_sensitivity', models.CharField(choices=[('public', 'Public'), ('internal', 'Internal'), ('confidential', 'Confidential'), ('personal', 'Personal data (GDPR)'), ('special_category', 'Special-category personal data (GDPR Art. 9)')], default='internal', max_length=20)),
-                ('risk_tier', models.PositiveSmallIntegerField(blank=True, choices=[(1, 'Tier 1 (high)'), (2, 'Tier 2 (medium)'), (3, 'Tier 3 (low)')], null=True)),
-                ('eu_ai_act_category', models.CharField(blank=True, choices=[('prohibited', 'Prohibited practice (Art. 5)'), ('high_risk', 'High-risk (Annex III)'), ('limited', 'Limited risk (transparency, Art. 50)'), ('minimal', 'Minimal risk')], max_length=20)),
-                ('last_validated_on', models.DateField(blank=True, null=True)),
-                ('next_validation_due', models.DateField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('business_owner', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('business_unit', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.businessunit')),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('technical_owner', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'verbose_name': 'historical registered model',
-                'verbose_name_plural': 'historical registered models',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='RegisteredModel',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('key', models.CharField(max_length=20, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z][A-Z0-9]{0,7}-[0-9]{4,6}$', 'A model key is an upper-case prefix of 1-8 letters or digits, a hyphen and 4-6 digits, e.g. CR-0042.')])),
-                ('name', models.CharField(max_length=200)),
-                ('purpose', models.TextField(help_text='The business purpose and intended use.', max_length=10000)),
-                ('restrictions_on_use', models.TextField(blank=True, help_text='Uses the model is not approved for.', max_length=10000)),
-                ('inputs', models.TextField(blank=True, help_text='Data inputs and their sources (upstream models are linked).', max_length=10000)),
-                ('outputs', models.TextField(blank=True, help_text='What the model produces and how the output is used.', max_length=10000)),
-                ('limitations', models.TextField(blank=True, help_text='Known limitations and weaknesses.', max_length=10000)),
-                ('model_type', models.CharField(choices=[('ml', 'Machine learning'), ('statistical', 'Statistical / scorecard'), ('rules', 'Rules engine / expert system'), ('llm', 'LLM application'), ('vendor', 'Vendor model')], max_length=20)),
-                ('vendor_name', models.CharField(blank=True, help_text='Supplier of a vendor or hosted model.', max_length=200)),
-                ('lifecycle_stage', models.CharField(choices=[('proposed', 'Proposed'), ('development', 'Development'), ('validation', 'Validation'), ('production', 'Production'), ('retired', 'Retired')], default='proposed', max_length=20)),
-                ('regulatory_uses', models.JSONField(blank=True, default=list, help_text='Regulated decisions or reports the model feeds.')),
-                ('data_sensitivity', models.CharField(choices=[('public', 'Public'), ('internal', 'Internal'), ('confidential', 'Confidential'), ('personal', 'Personal data (GDPR)'), ('special_category', 'Special-category personal data (GDPR Art. 9)')], default='internal', max_length=20)),
-                ('risk_tier', models.PositiveSmallIntegerField(blank=True, choices=[(1, 'Tier 1 (high)'), (2, 'Tier 2 (medium)'), (3, 'Tier 3 (low)')], null=True)),
-                ('eu_ai_act_category', models.CharField(blank=True, choices=[('prohibited', 'Prohibited practice (Art. 5)'), ('high_risk', 'High-risk (Annex III)'), ('limited', 'Limited risk (transparency, Art. 50)'), ('minimal', 'Minimal risk')], max_length=20)),
-                ('last_validated_on', models.DateField(blank=True, null=True)),
-                ('next_validation_due', models.DateField(blank=True, null=True)),
-                ('business_owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='business_owned_models', to=settings.AUTH_USER_MODEL)),
-                ('business_unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='models', to='inventory.businessunit')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('technical_owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='technically_owned_models', to=settings.AUTH_USER_MODEL)),
-                ('validators', models.ManyToManyField(blank=True, related_name='validated_models', to=settings.AUTH_USER_MODEL)),
-                ('tags', models.ManyToManyField(blank=True, related_name='models', to='inventory.tag')),
-            ],
-            options={
-                'ordering': ['key'],
-                'permissions': [('validate_registeredmodel', "Can validate the model's versions"), ('report_registeredmodel', 'Can report artifacts and deployments for the model')],
-            },
-        ),
-        migrations.CreateModel(
-            name='HistoricalRegisteredModel_validators',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='inventory.historicalregisteredmodel')),
-                ('user', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('registeredmodel', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.registeredmodel')),
-            ],
-            options={
-                'verbose_name': 'HistoricalRegisteredModel_validators',
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalModelVersion',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('version', models.CharField(max_length=50, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._+-]{0,49}$', "A version label is 1-50 letters, digits, '.', '_', '+' or '-', e.g. 2.3.0.")])),
-                ('description', models.TextField(blank=True, max_length=10000)),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('in_validation', 'In validation'), ('risk_review', 'Risk review'), ('approved', 'Approved'), ('approved_with_conditions', 'Approved with conditions'), ('rejected', 'Rejected'), ('deployed', 'Deployed'), ('retired', 'Retired'), ('withdrawn', 'Withdrawn')], default='draft', max_length=30)),
-                ('artifact_digest', models.CharField(blank=True, help_text='sha256 digest of the model artifact.', max_length=71, validators=[django.core.validators.RegexValidator('^sha256:[0-9a-f]{64}$', "A digest is 'sha256:' followed by 64 lower-case hex digits.")])),
-                ('training_data_ref', models.CharField(blank=True, help_text='Where the training data lives (URI, table, dataset version).', max_length=500)),
-                ('metrics', models.JSONField(blank=True, default=dict, help_text='Evaluation metrics by name, e.g. {"auc": 0.81}.')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('approval_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('approved_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('submitted_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('model', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.registeredmodel')),
-            ],
-            options={
-                'verbose_name': 'historical model version',
-                'verbose_name_plural': 'historical model versions',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='HistoricalModelDependency',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('kind', models.CharField(choices=[('input', 'Output used as an input'), ('component', 'Component (ensemble, challenger, sub-model)'), ('fallback', 'Fallback when unavailable'), ('benchmark', 'Benchmark / challenger')], default='input', max_length=20)),
-                ('description', models.TextField(blank=True, max_length=10000)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('downstream', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.registeredmodel')),
-                ('upstream', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.registeredmodel')),
-            ],
-            options={
-                'verbose_name': 'historical model dependency',
-                'verbose_name_plural': 'historical model dependencys',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical business unit",
+                "verbose_name_plural": "historical business units",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalRegisteredModel_tags',
+            name="HistoricalRegisteredModel",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='inventory.historicalregisteredmodel')),
-                ('registeredmodel', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.registeredmodel')),
-                ('tag', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.tag')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "key",
+                    models.CharField(
+                        db_index=True,
+                        max_length=20,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z][A-Z0-9]{0,7}-[0-9]{4,6}$",
+                                "A model key is an upper-case prefix of 1-8 letters or digits, a hyphen and 4-6 digits, e.g. CR-0042.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("purpose", models.TextField(help_text="The business purpose and intended use.", max_length=10000)),
+                (
+                    "restrictions_on_use",
+                    models.TextField(blank=True, help_text="Uses the model is not approved for.", max_length=10000),
+                ),
+                (
+                    "inputs",
+                    models.TextField(
+                        blank=True,
+                        help_text="Data inputs and their sources (upstream models are linked).",
+                        max_length=10000,
+                    ),
+                ),
+                (
+                    "outputs",
+                    models.TextField(
+                        blank=True, help_text="What the model produces and how the output is used.", max_length=10000
+                    ),
+                ),
+                (
+                    "limitations",
+                    models.TextField(blank=True, help_text="Known limitations and weaknesses.", max_length=10000),
+                ),
+                (
+                    "model_type",
+                    models.CharField(
+                        choices=[
+                            ("ml", "Machine learning"),
+                            ("statistical", "Statistical / scorecard"),
+                            ("rules", "Rules engine / expert system"),
+                            ("llm", "LLM application"),
+                            ("vendor", "Vendor model"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "vendor_name",
+                    models.CharField(blank=True, help_text="Supplier of a vendor or hosted model.", max_length=200),
+                ),
+                (
+                    "lifecycle_stage",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("development", "Development"),
+                            ("validation", "Validation"),
+                            ("production", "Production"),
+                            ("retired", "Retired"),
+                        ],
+                        default="proposed",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "regulatory_uses",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Regulated decisions or reports the model feeds."
+                    ),
+                ),
+                (
+                    "data_sensitivity",
+                    models.CharField(
+                        choices=[
+                            ("public", "Public"),
+                            ("internal", "Internal"),
+                            ("confidential", "Confidential"),
+                            ("personal", "Personal data (GDPR)"),
+                            ("special_category", "Special-category personal data (GDPR Art. 9)"),
+                        ],
+                        default="internal",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "risk_tier",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        choices=[(1, "Tier 1 (high)"), (2, "Tier 2 (medium)"), (3, "Tier 3 (low)")],
+                        null=True,
+                    ),
+                ),
+                (
+                    "eu_ai_act_category",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("prohibited", "Prohibited practice (Art. 5)"),
+                            ("high_risk", "High-risk (Annex III)"),
+                            ("limited", "Limited risk (transparency, Art. 50)"),
+                            ("minimal", "Minimal risk"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("last_validated_on", models.DateField(blank=True, null=True)),
+                ("next_validation_due", models.DateField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "business_owner",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "business_unit",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="inventory.businessunit",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "technical_owner",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'HistoricalRegisteredModel_tags',
+                "verbose_name": "historical registered model",
+                "verbose_name_plural": "historical registered models",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='ModelVersion',
+            name="RegisteredModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('version', models.CharField(max_length=50, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._+-]{0,49}$', "A version label is 1-50 letters, digits, '.', '_', '+' or '-', e.g. 2.3.0.")])),
-                ('description', models.TextField(blank=True, max_length=10000)),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('in_validation', 'In validation'), ('risk_review', 'Risk review'), ('approved', 'Approved'), ('approved_with_conditions', 'Approved with conditions'), ('rejected', 'Rejected'), ('deployed', 'Deployed'), ('retired', 'Retired'), ('withdrawn', 'Withdrawn')], default='draft', max_length=30)),
-                ('artifact_digest', models.CharField(blank=True, help_text='sha256 digest of the model artifact.', max_length=71, validators=[django.core.validators.RegexValidator('^sha256:[0-9a-f]{64}$', "A digest is 'sha256:' followed by 64 lower-case hex digits.")])),
-                ('training_data_ref', models.CharField(blank=True, help_text='Where the training data lives (URI, table, dataset version).', max_length=500)),
-                ('metrics', models.JSONField(blank=True, default=dict, help_text='Evaluation metrics by name, e.g. {"auc": 0.81}.')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('approval_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='inventory.registeredmodel')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "key",
+                    models.CharField(
+                        max_length=20,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z][A-Z0-9]{0,7}-[0-9]{4,6}$",
+                                "A model key is an upper-case prefix of 1-8 letters or digits, a hyphen and 4-6 digits, e.g. CR-0042.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("purpose", models.TextField(help_text="The business purpose and intended use.", max_length=10000)),
+                (
+                    "restrictions_on_use",
+                    models.TextField(blank=True, help_text="Uses the model is not approved for.", max_length=10000),
+                ),
+                (
+                    "inputs",
+                    models.TextField(
+                        blank=True,
+                        help_text="Data inputs and their sources (upstream models are linked).",
+                        max_length=10000,
+                    ),
+                ),
+                (
+                    "outputs",
+                    models.TextField(
+                        blank=True, help_text="What the model produces and how the output is used.", max_length=10000
+                    ),
+                ),
+                (
+                    "limitations",
+                    models.TextField(blank=True, help_text="Known limitations and weaknesses.", max_length=10000),
+                ),
+                (
+                    "model_type",
+                    models.CharField(
+                        choices=[
+                            ("ml", "Machine learning"),
+                            ("statistical", "Statistical / scorecard"),
+                            ("rules", "Rules engine / expert system"),
+                            ("llm", "LLM application"),
+                            ("vendor", "Vendor model"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "vendor_name",
+                    models.CharField(blank=True, help_text="Supplier of a vendor or hosted model.", max_length=200),
+                ),
+                (
+                    "lifecycle_stage",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("development", "Development"),
+                            ("validation", "Validation"),
+                            ("production", "Production"),
+                            ("retired", "Retired"),
+                        ],
+                        default="proposed",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "regulatory_uses",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Regulated decisions or reports the model feeds."
+                    ),
+                ),
+                (
+                    "data_sensitivity",
+                    models.CharField(
+                        choices=[
+                            ("public", "Public"),
+                            ("internal", "Internal"),
+                            ("confidential", "Confidential"),
+                            ("personal", "Personal data (GDPR)"),
+                            ("special_category", "Special-category personal data (GDPR Art. 9)"),
+                        ],
+                        default="internal",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "risk_tier",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        choices=[(1, "Tier 1 (high)"), (2, "Tier 2 (medium)"), (3, "Tier 3 (low)")],
+                        null=True,
+                    ),
+                ),
+                (
+                    "eu_ai_act_category",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("prohibited", "Prohibited practice (Art. 5)"),
+                            ("high_risk", "High-risk (Annex III)"),
+                            ("limited", "Limited risk (transparency, Art. 50)"),
+                            ("minimal", "Minimal risk"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("last_validated_on", models.DateField(blank=True, null=True)),
+                ("next_validation_due", models.DateField(blank=True, null=True)),
+                (
+                    "business_owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="business_owned_models",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "business_unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="models", to="inventory.businessunit"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "technical_owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="technically_owned_models",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "validators",
+                    models.ManyToManyField(blank=True, related_name="validated_models", to=settings.AUTH_USER_MODEL),
+                ),
+                ("tags", models.ManyToManyField(blank=True, related_name="models", to="inventory.tag")),
             ],
             options={
-                'ordering': ['model__key', '-created_at'],
-                'indexes': [models.Index(fields=['model', '-created_at'], name='version_model_created_idx'), models.Index(fields=['state', 'created_at'], name='version_state_created_idx')],
-                'constraints': [models.UniqueConstraint(fields=('model', 'version'), name='version_unique_per_model')],
+                "ordering": ["key"],
+                "permissions": [
+                    ("validate_registeredmodel", "Can validate the model's versions"),
+                    ("report_registeredmodel", "Can report artifacts and deployments for the model"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ModelDependency',
+            name="HistoricalRegisteredModel_validators",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('input', 'Output used as an input'), ('component', 'Component (ensemble, challenger, sub-model)'), ('fallback', 'Fallback when unavailable'), ('benchmark', 'Benchmark / challenger')], default='input', max_length=20)),
-                ('description', models.TextField(blank=True, max_length=10000)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('downstream', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='upstream_links', to='inventory.registeredmodel')),
-                ('upstream', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='downstream_links', to='inventory.registeredmodel')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
+                (
+                    "history",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="inventory.historicalregisteredmodel",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "registeredmodel",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="inventory.registeredmodel",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['downstream__key', 'upstream__key'],
-                'constraints': [models.UniqueConstraint(fields=('upstream', 'downstream'), name='dependency_unique_pair'), models.CheckConstraint(condition=models.Q(('upstream', models.F('downstream')), _negated=True), name='dependency_not_self')],
+                "verbose_name": "HistoricalRegisteredModel_validators",
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalModelVersion",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "version",
+                    models.CharField(
+                        max_length=50,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9][A-Za-z0-9._+-]{0,49}$",
+                                "A version label is 1-50 letters, digits, '.', '_', '+' or '-', e.g. 2.3.0.",
+                            )
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True, max_length=10000)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("in_validation", "In validation"),
+                            ("risk_review", "Risk review"),
+                            ("approved", "Approved"),
+                            ("approved_with_conditions", "Approved with conditions"),
+                            ("rejected", "Rejected"),
+                            ("deployed", "Deployed"),
+                            ("retired", "Retired"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="draft",
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "artifact_digest",
+                    models.CharField(
+                        blank=True,
+                        help_text="sha256 digest of the model artifact.",
+                        max_length=71,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^sha256:[0-9a-f]{64}$", "A digest is 'sha256:' followed by 64 lower-case hex digits."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "training_data_ref",
+                    models.CharField(
+                        blank=True,
+                        help_text="Where the training data lives (URI, table, dataset version).",
+                        max_length=500,
+                    ),
+                ),
+                (
+                    "metrics",
+                    models.JSONField(
+                        blank=True, default=dict, help_text='Evaluation metrics by name, e.g. {"auc": 0.81}.'
+                    ),
+                ),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                ("approval_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="inventory.registeredmodel",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical model version",
+                "verbose_name_plural": "historical model versions",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalModelDependency",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("input", "Output used as an input"),
+                            ("component", "Component (ensemble, challenger, sub-model)"),
+                            ("fallback", "Fallback when unavailable"),
+                            ("benchmark", "Benchmark / challenger"),
+                        ],
+                        default="input",
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.TextField(blank=True, max_length=10000)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "downstream",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="inventory.registeredmodel",
+                    ),
+                ),
+                (
+                    "upstream",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="inventory.registeredmodel",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical model dependency",
+                "verbose_name_plural": "historical model dependencys",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalRegisteredModel_tags",
+            fields=[
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
+                (
+                    "history",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="inventory.historicalregisteredmodel",
+                    ),
+                ),
+                (
+                    "registeredmodel",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="inventory.registeredmodel",
+                    ),
+                ),
+                (
+                    "tag",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="inventory.tag",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "HistoricalRegisteredModel_tags",
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="ModelVersion",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "version",
+                    models.CharField(
+                        max_length=50,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9][A-Za-z0-9._+-]{0,49}$",
+                                "A version label is 1-50 letters, digits, '.', '_', '+' or '-', e.g. 2.3.0.",
+                            )
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True, max_length=10000)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("in_validation", "In validation"),
+                            ("risk_review", "Risk review"),
+                            ("approved", "Approved"),
+                            ("approved_with_conditions", "Approved with conditions"),
+                            ("rejected", "Rejected"),
+                            ("deployed", "Deployed"),
+                            ("retired", "Retired"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="draft",
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "artifact_digest",
+                    models.CharField(
+                        blank=True,
+                        help_text="sha256 digest of the model artifact.",
+                        max_length=71,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^sha256:[0-9a-f]{64}$", "A digest is 'sha256:' followed by 64 lower-case hex digits."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "training_data_ref",
+                    models.CharField(
+                        blank=True,
+                        help_text="Where the training data lives (URI, table, dataset version).",
+                        max_length=500,
+                    ),
+                ),
+                (
+                    "metrics",
+                    models.JSONField(
+                        blank=True, default=dict, help_text='Evaluation metrics by name, e.g. {"auc": 0.81}.'
+                    ),
+                ),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                ("approval_expires_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="inventory.registeredmodel",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["model__key", "-created_at"],
+                "indexes": [
+                    models.Index(fields=["model", "-created_at"], name="version_model_created_idx"),
+                    models.Index(fields=["state", "created_at"], name="version_state_created_idx"),
+                ],
+                "constraints": [models.UniqueConstraint(fields=("model", "version"), name="version_unique_per_model")],
             },
         ),
         migrations.CreateModel(
-            name='RegisteredModelGroupObjectPermission',
+            name="ModelDependency",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='inventory.registeredmodel')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.group')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("input", "Output used as an input"),
+                            ("component", "Component (ensemble, challenger, sub-model)"),
+                            ("fallback", "Fallback when unavailable"),
+                            ("benchmark", "Benchmark / challenger"),
+                        ],
+                        default="input",
+                        max_length=20,
+                    ),
+                ),
+                ("description", models.TextField(blank=True, max_length=10000)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "downstream",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="upstream_links",
+                        to="inventory.registeredmodel",
+                    ),
+                ),
+                (
+                    "upstream",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="downstream_links",
+                        to="inventory.registeredmodel",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
-                'unique_together': {('group', 'permission', 'content_object')},
+                "ordering": ["downstream__key", "upstream__key"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("upstream", "downstream"), name="dependency_unique_pair"),
+                    models.CheckConstraint(
+                        condition=models.Q(("upstream", models.F("downstream")), _negated=True),
+                        name="dependency_not_self",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RegisteredModelUserObjectPermission',
+            name="RegisteredModelGroupObjectPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_object', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='inventory.registeredmodel')),
-                ('permission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='auth.permission')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "content_object",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="inventory.registeredmodel"),
+                ),
+                ("group", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.group")),
+                ("permission", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission")),
             ],
             options={
-                'abstract': False,
-                'unique_together': {('user', 'permission', 'content_object')},
+                "abstract": False,
+                "unique_together": {("group", "permission", "content_object")},
+            },
+        ),
+        migrations.CreateModel(
+            name="RegisteredModelUserObjectPermission",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "content_object",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="inventory.registeredmodel"),
+                ),
+                ("permission", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="auth.permission")),
+                ("user", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                "abstract": False,
+                "unique_together": {("user", "permission", "content_object")},
             },
         ),
         migrations.AddIndex(
-            model_name='registeredmodel',
-            index=models.Index(fields=['lifecycle_stage', 'key'], name='model_stage_key_idx'),
+            model_name="registeredmodel",
+            index=models.Index(fields=["lifecycle_stage", "key"], name="model_stage_key_idx"),
         ),
         migrations.AddIndex(
-            model_name='registeredmodel',
-            index=models.Index(fields=['business_unit', 'key'], name='model_unit_key_idx'),
+            model_name="registeredmodel",
+            index=models.Index(fields=["business_unit", "key"], name="model_unit_key_idx"),
         ),
         migrations.AddIndex(
-            model_name='registeredmodel',
-            index=models.Index(fields=['risk_tier', 'key'], name='model_tier_key_idx'),
+            model_name="registeredmodel",
+            index=models.Index(fields=["risk_tier", "key"], name="model_tier_key_idx"),
         ),
         migrations.AddIndex(
-            model_name='registeredmodel',
-            index=models.Index(fields=['model_type', 'key'], name='model_type_key_idx'),
+            model_name="registeredmodel",
+            index=models.Index(fields=["model_type", "key"], name="model_type_key_idx"),
         ),
         migrations.AddIndex(
-            model_name='registeredmodel',
-            index=models.Index(fields=['eu_ai_act_category', 'key'], name='model_euai_key_idx'),
+            model_name="registeredmodel",
+            index=models.Index(fields=["eu_ai_act_category", "key"], name="model_euai_key_idx"),
         ),
         migrations.AddIndex(
-            model_name='registeredmodel',
-            index=models.Index(fields=['business_owner', 'key'], name='model_bowner_key_idx'),
+            model_name="registeredmodel",
+            index=models.Index(fields=["business_owner", "key"], name="model_bowner_key_idx"),
         ),
         migrations.AddIndex(
-            model_name='registeredmodel',
-            index=models.Index(fields=['technical_owner', 'key'], name='model_towner_key_idx'),
+            model_name="registeredmodel",
+            index=models.Index(fields=["technical_owner", "key"], name="model_towner_key_idx"),
         ),
         migrations.AddIndex(
-            model_name='registeredmodel',
-            index=models.Index(fields=['next_validation_due'], name='model_next_due_idx'),
+            model_name="registeredmodel",
+            index=models.Index(fields=["next_validation_due"], name="model_next_due_idx"),
         ),
         migrations.AddIndex(
-            model_name='registeredmodel',
-            index=models.Index(fields=['name'], name='model_name_idx'),
+            model_name="registeredmodel",
+            index=models.Index(fields=["name"], name="model_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='registeredmodel',
-            index=models.Index(fields=['-updated_at'], name='model_updated_idx'),
+            model_name="registeredmodel",
+            index=models.Index(fields=["-updated_at"], name="model_updated_idx"),
         ),
     ]
