@@ -15,7 +15,7 @@ app.autodiscover_tasks()
 def _create_filesystem_queue(sender: Celery, **kwargs: object) -> None:
     """The filesystem broker and result store need their folders before the first message is written or read."""
     options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out"):
+    for key in ("data_folder_in", "data_folder_out", "control_folder"):
         if key in options:
             os.makedirs(options[key], exist_ok=True)
     backend = str(sender.conf.result_backend or "")

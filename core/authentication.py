@@ -6,6 +6,7 @@ import hmac
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth.backends import ModelBackend
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -50,3 +51,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return "Token"
+
+
+class PersonModelBackend(ModelBackend):
+    """Password sign-in for people only: service accounts authenticate with API tokens, whatever password an
+    administrator may have set on them."""
+
+    def user_can_authenticate(self, user: Any) -> bool:
+        return super().user_can_authenticate(user) and not getattr(user, "is_service_account", False)

@@ -13,6 +13,21 @@ from inventory.choices import EUAIActCategory, LifecycleStage, ModelType, RiskTi
 from inventory.models import BusinessUnit, ModelDependency, ModelVersion, RegisteredModel, Tag
 
 
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Ordering that always ends on the unique key, so paging never repeats or skips a row when many models
+    share a tier or a stage."""
+
+    def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        ordered = super().filter(qs, value)
+        fields = [str(field) for field in ordered.query.order_by]
+        if fields and not {"key", "-key"} & set(fields):
+            ordered = ordered.order_by(*fields, "key")
+        return ordered
+
+
+PEOPLE = User.objects.filter(is_service_account=False)
+
+
 class RegisteredModelFilterSet(django_filters.FilterSet):
     """Inventory filters: free text, unit (with its sub-units), owner, type, stage, tier, EU AI Act category,
     tag, validator, overdue revalidation; and the orderings the inventory list offers."""
@@ -22,10 +37,10 @@ class RegisteredModelFilterSet(django_filters.FilterSet):
         queryset=BusinessUnit.objects.all(), to_field_name="code", method="filter_unit", label="Business unit"
     )
     owner = django_filters.ModelChoiceFilter(
-        queryset=User.objects.all(), to_field_name="username", method="filter_owner", label="Owner"
+        queryset=PEOPLE, to_field_name="username", method="filter_owner", label="Owner"
     )
     validator = django_filters.ModelChoiceFilter(
-        queryset=User.objects.all(), to_field_name="username", method="filter_validator", label="Validator"
+        queryset=PEOPLE, to_field_name="username", method="filter_validator", label="Validator"
     )
     model_type = django_filters.MultipleChoiceFilter(choices=ModelType.choices, label="Type")
     stage = django_filters.MultipleChoiceFilter(
@@ -37,7 +52,7 @@ class RegisteredModelFilterSet(django_filters.FilterSet):
     )
     tag = django_filters.CharFilter(method="filter_tag", label="Tag", max_length=50)
     validation_overdue = django_filters.BooleanFilter(method="filter_overdue", label="Revalidation overdue")
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=(
             ("key", "key"),
             ("name", "name"),

@@ -138,7 +138,9 @@ class RegisteredModel(TimeStampedModel):
         max_length=20, choices=DataSensitivity.choices, default=DataSensitivity.INTERNAL
     )
     risk_tier = models.PositiveSmallIntegerField(choices=RiskTier.choices, null=True, blank=True)
-    eu_ai_act_category = models.CharField(max_length=20, choices=EUAIActCategory.choices, blank=True)
+    eu_ai_act_category = models.CharField(
+        "EU AI Act category", max_length=20, choices=EUAIActCategory.choices, blank=True
+    )
     last_validated_on = models.DateField(null=True, blank=True)
     next_validation_due = models.DateField(null=True, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="models")

@@ -55,10 +55,6 @@ def model_dependency_queryset(*, user: Any, action: str = "view") -> QuerySet[Mo
     return restrict(user, action, ModelDependency.objects.all()).select_related("upstream", "downstream")
 
 
-def user_queryset(*, user: Any) -> QuerySet[User]:
-    return restrict(user, "view", User.objects.all()).select_related("business_unit").prefetch_related("groups")
-
-
 @dataclass
 class FieldChange:
     """One field's old and new value in a history entry (display values for choices and relations)."""

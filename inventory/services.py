@@ -385,16 +385,17 @@ def model_version_create(
     if not user_can(actor, "change", model):
         raise PermissionDenied(f"You may not add versions to model {model.key}.")
     reason = _check_reason(reason)
+    metrics = {} if metrics is None else metrics
+    _validate_metrics(metrics)
     instance = ModelVersion(
         model=model,
         version=version,
         description=description,
         artifact_digest=artifact_digest,
         training_data_ref=training_data_ref,
-        metrics=dict(metrics or {}),
+        metrics=dict(metrics),
         created_by=actor,
     )
-    _validate_metrics(instance.metrics)
     _full_clean(instance)
     save_with_history(instance, actor=actor, reason=reason or "Version registered")
     return instance
