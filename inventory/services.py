@@ -14,7 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from core.history import save_with_history
+from core.history import CHANGED, record_history, save_with_history
 from core.models import User
 from core.permissions import has_model_permission, user_can
 from inventory.choices import ModelType, RegulatoryUse, VersionState
@@ -537,3 +537,45 @@ def model_dependency_delete(*, actor: User, dependency: ModelDependency, reason:
     dependency._history_user = actor  # type: ignore[attr-defined]
     dependency._change_reason = reason or "Dependency removed"  # type: ignore[attr-defined]
     dependency.delete()
+
+
+REPORTING_PERMISSIONS = ("view_registeredmodel", "report_registeredmodel")
+
+
+def _require_service_account_manager(actor: User, model: RegisteredModel, service_account: User) -> None:
+    if not has_model_permission(actor, RegisteredModel, "change"):
+        raise PermissionDenied("Only a Risk Officer or an Admin decides which models a service account reports for.")
+    if not service_account.is_service_account or not service_account.is_active:
+        raise ValidationError({"service_account": [f"{service_account.username} is not an active service account."]})
+
+
+@transaction.atomic
+def registered_model_grant_reporting(
+    *, actor: User, model: RegisteredModel, service_account: User, reason: str = ""
+) -> None:
+    """Let a CI/CD service account see ``model`` and report artifacts and deployments for it."""
+    from guardian.shortcuts import assign_perm
+
+    _require_service_account_manager(actor, model, service_account)
+    reason = _check_reason(reason)
+    for codename in REPORTING_PERMISSIONS:
+        assign_perm(f"inventory.{codename}", service_account, model)
+    record_history(
+        model, CHANGED, actor=actor, reason=reason or f"{service_account.username} may report for this model"
+    )
+
+
+@transaction.atomic
+def registered_model_revoke_reporting(
+    *, actor: User, model: RegisteredModel, service_account: User, reason: str = ""
+) -> None:
+    """Withdraw a service account's access to ``model``."""
+    from guardian.shortcuts import remove_perm
+
+    _require_service_account_manager(actor, model, service_account)
+    reason = _check_reason(reason)
+    for codename in REPORTING_PERMISSIONS:
+        remove_perm(f"inventory.{codename}", service_account, model)
+    record_history(
+        model, CHANGED, actor=actor, reason=reason or f"{service_account.username} may no longer report for this model"
+    )

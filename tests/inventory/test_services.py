@@ -179,3 +179,25 @@ def test_roles_exist_after_migrate():
 
     assert set(Group.objects.values_list("name", flat=True)) >= set(roles.ALL_ROLES)
     assert UserFactory(roles=[roles.AUDITOR]).has_perm("inventory.view_registeredmodel")
+
+
+def test_reporting_grant_for_service_accounts(personas):
+    from core.permissions import restrict as gate
+
+    services.registered_model_grant_reporting(
+        actor=personas.risk_officer, model=personas.model_b, service_account=personas.ci_unscoped, reason="Jenkins"
+    )
+    assert list(gate(personas.ci_unscoped, "view", RegisteredModel.objects.all())) == [personas.model_b]
+    assert personas.model_b.history.first().history_change_reason == "Jenkins"
+    with pytest.raises(PermissionDenied):
+        services.registered_model_grant_reporting(
+            actor=personas.owner_b, model=personas.model_b, service_account=personas.ci_unscoped
+        )
+    with pytest.raises(ValidationError):
+        services.registered_model_grant_reporting(
+            actor=personas.risk_officer, model=personas.model_b, service_account=personas.owner_a
+        )
+    services.registered_model_revoke_reporting(
+        actor=personas.risk_officer, model=personas.model_b, service_account=personas.ci_unscoped
+    )
+    assert not gate(personas.ci_unscoped, "view", RegisteredModel.objects.all()).exists()
