@@ -1,9 +1,12 @@
 """factory_boy factories that create inventory rows through the services, so object permissions and field
-history are exactly what production code would leave."""
+history are exactly what production code would leave.
+
+Tests call the typed functions at the bottom (``RegisteredModelFactory(...)`` returns a ``RegisteredModel``);
+factory_boy's own classes return untyped objects to a type checker."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import factory
 from django.contrib.auth.models import Group
@@ -25,7 +28,7 @@ def system_actor() -> User:
     return actor
 
 
-class UserFactory(factory.Factory):
+class _UserFactory(factory.Factory):
     """A person with roles: ``UserFactory(roles=[roles.MODEL_OWNER])``."""
 
     class Meta:
@@ -45,7 +48,7 @@ class UserFactory(factory.Factory):
         return user_create(**kwargs)
 
 
-class BusinessUnitFactory(factory.Factory):
+class _BusinessUnitFactory(factory.Factory):
     class Meta:
         model = BusinessUnit
 
@@ -59,15 +62,15 @@ class BusinessUnitFactory(factory.Factory):
         return services.business_unit_create(actor=system_actor(), **kwargs)
 
 
-class RegisteredModelFactory(factory.Factory):
+class _RegisteredModelFactory(factory.Factory):
     class Meta:
         model = RegisteredModel
 
     name = factory.Sequence(lambda n: f"Model {n}")
     purpose = "Scores applications for credit decisions."
     model_type = ModelType.MACHINE_LEARNING
-    business_unit = factory.SubFactory(BusinessUnitFactory)
-    business_owner = factory.SubFactory(UserFactory, roles=[roles.MODEL_OWNER])
+    business_unit = factory.SubFactory(_BusinessUnitFactory)
+    business_owner = factory.SubFactory(_UserFactory, roles=[roles.MODEL_OWNER])
     technical_owner = factory.SelfAttribute("business_owner")
     lifecycle_stage = LifecycleStage.DEVELOPMENT
 
@@ -77,14 +80,30 @@ class RegisteredModelFactory(factory.Factory):
         return services.registered_model_create(actor=actor, **kwargs)
 
 
-class ModelVersionFactory(factory.Factory):
+class _ModelVersionFactory(factory.Factory):
     class Meta:
         model = ModelVersion
 
-    model = factory.SubFactory(RegisteredModelFactory)
+    model = factory.SubFactory(_RegisteredModelFactory)
     version = factory.Sequence(lambda n: f"1.{n}.0")
 
     @classmethod
     def _create(cls, model_class: type[ModelVersion], *args: Any, **kwargs: Any) -> ModelVersion:
         actor = kwargs.pop("actor", None) or system_actor()
         return services.model_version_create(actor=actor, **kwargs)
+
+
+def UserFactory(**kwargs: Any) -> User:
+    return cast(User, _UserFactory(**kwargs))
+
+
+def BusinessUnitFactory(**kwargs: Any) -> BusinessUnit:
+    return cast(BusinessUnit, _BusinessUnitFactory(**kwargs))
+
+
+def RegisteredModelFactory(**kwargs: Any) -> RegisteredModel:
+    return cast(RegisteredModel, _RegisteredModelFactory(**kwargs))
+
+
+def ModelVersionFactory(**kwargs: Any) -> ModelVersion:
+    return cast(ModelVersion, _ModelVersionFactory(**kwargs))

@@ -100,8 +100,11 @@ def finding_raise(
     raise them as part of their own, already authorised, step (``check_permission=False``).
     """
     if check_permission:
-        may_validate = restrict(actor, "custom:validate_registeredmodel", RegisteredModel.objects.filter(pk=model.pk))
-        if not (actor is not None and (actor.has_perm("governance.add_finding") or may_validate.exists())):
+        allowed = actor is not None and (
+            actor.has_perm("governance.add_finding")
+            or restrict(actor, "custom:validate_registeredmodel", RegisteredModel.objects.filter(pk=model.pk)).exists()
+        )
+        if not allowed:
             raise PermissionDenied(f"You may not raise findings on {model.key}.")
     if dedup_key:
         existing = Finding.objects.filter(dedup_key=dedup_key).first()

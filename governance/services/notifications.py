@@ -16,7 +16,7 @@ from governance.models import Notification
 
 def notify(
     *,
-    recipients: Iterable[Any],
+    recipients: Iterable[Any | None],
     kind: NotificationKind | str,
     title: str,
     body: str = "",

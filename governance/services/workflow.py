@@ -296,8 +296,9 @@ def version_validate(
         comment=comment,
         findings=[finding.pk for finding in raised],
     )
+    told: list[User | None] = risk_officers() if passed else [version.submitted_by, version.model.business_owner]
     notify(
-        recipients=risk_officers() if passed else [version.submitted_by, version.model.business_owner],
+        recipients=told,
         exclude=[actor],
         kind=NotificationKind.ACTION_REQUIRED if passed else NotificationKind.DECISION,
         title=f"{_label(version)} {'waits for risk review' if passed else 'failed validation'}",

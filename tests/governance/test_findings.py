@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,7 +18,7 @@ DUE = dt.date.today() + dt.timedelta(days=30)
 
 
 def raise_one(personas, **overrides):
-    fields = {"title": "Monotonicity not tested", "severity": "high", "due_date": DUE} | overrides
+    fields: dict[str, Any] = {"title": "Monotonicity not tested", "severity": "high", "due_date": DUE} | overrides
     return findings.finding_raise(actor=personas.validator_assigned, model=personas.model_a, **fields)
 
 
