@@ -10,9 +10,9 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from core.models import User
+from core.selectors import user_queryset
 from inventory.choices import DataSensitivity, LifecycleStage, ModelType, RegulatoryUse
 from inventory.models import BusinessUnit, RegisteredModel
-from core.selectors import user_queryset
 from inventory.selectors import business_unit_queryset
 from inventory.services import REASON_MAX
 from inventory.validators import LONG_TEXT_MAX, validate_digest, validate_model_key, validate_version_label

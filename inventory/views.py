@@ -7,7 +7,7 @@ user may not see is a 404), writes go to the services, and what a service refuse
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required

@@ -28,7 +28,7 @@ def test_full_lifecycle(personas):
     findings.finding_start_remediation(
         actor=personas.owner_a, finding=finding, comment="On it", evidence_links=["https://git.bank.example/pd/pull/12"]
     )
-    with pytest.raises(PermissionDenied, match="SOD-2|Risk Officer"):
+    with pytest.raises(PermissionDenied, match=r"SOD-2|Risk Officer"):
         findings.finding_close(actor=personas.owner_a, finding=finding, resolution="done")
     findings.finding_close(actor=personas.validator_assigned, finding=finding, resolution="Test added and passing")
     finding.refresh_from_db()
