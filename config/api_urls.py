@@ -3,6 +3,7 @@
 from rest_framework.routers import DefaultRouter
 
 from core.api.views import UserViewSet
+from governance.api.routes import register as register_governance
 from inventory.api.views import (
     BusinessUnitViewSet,
     ModelDependencyViewSet,
@@ -16,5 +17,6 @@ router.register("models", RegisteredModelViewSet, basename="registeredmodel")
 router.register("versions", ModelVersionViewSet, basename="modelversion")
 router.register("dependencies", ModelDependencyViewSet, basename="modeldependency")
 router.register("users", UserViewSet, basename="user")
+register_governance(router)
 
 urlpatterns = router.urls

@@ -5,21 +5,36 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.core.exceptions import PermissionDenied
+from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core.permissions import restrict
+from core.permissions import has_model_permission, restrict, user_can
 from governance import scoring
-from governance.choices import OPEN_FINDING_STATUSES, AssessmentStatus, OverrideStatus
+from governance.choices import (
+    OPEN_FINDING_STATUSES,
+    ApprovalStage,
+    AssessmentStatus,
+    Decision,
+    OverrideStatus,
+    QuestionnaireStatus,
+    WorkflowAction,
+)
+from governance.ledger import LedgerVerification, verify_ledger
 from governance.models import (
     ApprovalDecision,
     Finding,
     GovernanceEvent,
     Notification,
+    PolicyPack,
+    Questionnaire,
     RiskAssessment,
     TierOverride,
+    TierPolicy,
     VersionTransition,
 )
+from governance.services.workflow import ALLOWED_FROM, segregation_conflicts
 from inventory.choices import VersionState
 from inventory.models import ModelVersion, RegisteredModel
 
@@ -158,3 +173,185 @@ def questionnaire_impact_preview(*, definition: dict[str, Any]) -> ImpactPreview
                 )
             )
     return ImpactPreview(assessed_models=count, changes=changes, unanswerable=unanswerable)
+
+
+def questionnaire_queryset(*, user: Any) -> QuerySet[Questionnaire]:
+    """Questionnaire versions the user may read.
+
+    Roles that read governance (Risk Officers, Auditors) see every version, drafts included. Anyone else who may
+    see a model sees the published and retired versions: owners answer the published one, and each assessment
+    they can read names the version it answered. Drafts stay with the second line until they are published.
+    """
+    questionnaires = Questionnaire.objects.select_related("created_by", "published_by").order_by("-version")
+    if has_model_permission(user, Questionnaire, "view"):
+        return restrict(user, "view", questionnaires)
+    if restrict(user, "view", RegisteredModel.objects.all()).exists():
+        return questionnaires.exclude(status=QuestionnaireStatus.DRAFT)
+    return questionnaires.none()
+
+
+def questionnaire_impact(*, user: Any, questionnaire: Questionnaire) -> ImpactPreview:
+    """The impact preview of ``questionnaire``, told only about the models the user may see.
+
+    The preview re-scores every model; a user who sees part of the inventory learns about their part alone, so
+    the lists never reveal a model key they could not read.
+    """
+    preview = questionnaire_impact_preview(definition=questionnaire.definition)
+    if has_model_permission(user, RegisteredModel, "view"):
+        return preview
+    visible = restrict(user, "view", RegisteredModel.objects.all())
+    keys = set(visible.values_list("key", flat=True))
+    assessed = RiskAssessment.objects.filter(status=AssessmentStatus.APPROVED, model__in=visible.values("pk"))
+    return ImpactPreview(
+        assessed_models=assessed.count(),
+        changes=[change for change in preview.changes if change.model_key in keys],
+        unanswerable=[change for change in preview.unanswerable if change.model_key in keys],
+    )
+
+
+def risk_assessment_list_queryset(*, user: Any) -> QuerySet[RiskAssessment]:
+    """Assessments the user may see, each with its ``effective_tier`` and its override requests loaded.
+
+    The effective tier is the one :func:`governance.services.assessments.effective_tier` gives (the newest approved
+    override, otherwise the computed tier), computed in the query so a page costs no query per row.
+    """
+    approved_overrides = TierOverride.objects.filter(
+        assessment=OuterRef("pk"), status=OverrideStatus.APPROVED
+    ).order_by("-decided_at")
+    return (
+        risk_assessment_queryset(user=user)
+        .annotate(effective_tier=Coalesce(Subquery(approved_overrides.values("tier")[:1]), F("computed_tier")))
+        .prefetch_related(
+            Prefetch(
+                "overrides",
+                queryset=TierOverride.objects.select_related("requested_by", "decided_by").order_by("requested_at"),
+            )
+        )
+    )
+
+
+def policy_pack_queryset(*, user: Any) -> QuerySet[PolicyPack]:
+    """Rule packs the user may read, each with its tier policies loaded."""
+    return restrict(user, "view", PolicyPack.objects.all()).prefetch_related(
+        Prefetch("tier_policies", queryset=TierPolicy.objects.order_by("tier"))
+    )
+
+
+def tier_policy_queryset(*, user: Any) -> QuerySet[TierPolicy]:
+    """Tier policies the user may read, with their pack."""
+    return restrict(user, "view", TierPolicy.objects.all()).select_related("pack")
+
+
+def finding_list_queryset(*, user: Any) -> QuerySet[Finding]:
+    """Findings the user may see, each annotated with ``is_overdue`` (the rule of :func:`overdue_findings`)."""
+    overdue = Q(status__in=OPEN_FINDING_STATUSES, due_date__lt=timezone.localdate())
+    return finding_queryset(user=user).annotate(is_overdue=ExpressionWrapper(overdue, output_field=BooleanField()))
+
+
+def applicable_policy(*, tier: int | None) -> TierPolicy | None:
+    """The active rule pack's policy for a tier, or None when the model has no tier yet (nothing applies)."""
+    if tier is None:
+        return None
+    return TierPolicy.objects.select_related("pack").filter(pack__is_active=True, tier=tier).first()
+
+
+# The steps a person can take on a version, named as the workflow services are: ``decide`` approves or rejects at
+# risk review, ``validate`` passes or fails validation.
+WORKFLOW_STEPS = ("submit", "start_validation", "validate", "decide", "withdraw", "deploy", "retire")
+
+
+def _may_on_model(user: Any, codename: str, model: RegisteredModel) -> bool:
+    return restrict(user, f"custom:{codename}", RegisteredModel.objects.filter(pk=model.pk)).exists()
+
+
+def version_available_actions(*, user: Any, version: ModelVersion) -> list[str]:
+    """The workflow steps ``user`` may take on ``version`` now, in :data:`WORKFLOW_STEPS` order.
+
+    The same checks the workflow services make, in the same terms: the state each step starts from
+    (``ALLOWED_FROM``), the role or object permission it needs, and segregation of duties
+    (:func:`segregation_conflicts`), so the owner of a model is never offered its approval. A step listed here
+    can still be refused when the body is wrong (a missing comment) or the world moved since.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return []
+    model = version.model
+    state = version.state
+    can_change = user_can(user, "change", model)
+    steps: list[str] = []
+    if (
+        state in ALLOWED_FROM[WorkflowAction.SUBMIT]
+        and can_change
+        and applicable_policy(tier=model.risk_tier) is not None
+    ):
+        steps.append("submit")
+    if state in ALLOWED_FROM[WorkflowAction.START_VALIDATION] | ALLOWED_FROM[WorkflowAction.VALIDATE]:
+        independent = not segregation_conflicts(actor=user, version=version, stage=ApprovalStage.VALIDATION)
+        if independent and _may_on_model(user, "validate_registeredmodel", model):
+            steps.append("start_validation" if state in ALLOWED_FROM[WorkflowAction.START_VALIDATION] else "validate")
+    if (
+        state in ALLOWED_FROM[WorkflowAction.APPROVE]
+        and user.has_perm("governance.decide_approval")
+        and not segregation_conflicts(actor=user, version=version, stage=ApprovalStage.RISK_REVIEW)
+        and not version.decisions.filter(stage=ApprovalStage.RISK_REVIEW, actor=user).exists()
+    ):
+        steps.append("decide")
+    if state in ALLOWED_FROM[WorkflowAction.WITHDRAW] and (version.submitted_by_id == user.pk or can_change):
+        steps.append("withdraw")
+    if state in ALLOWED_FROM[WorkflowAction.DEPLOY] and (
+        can_change or _may_on_model(user, "report_registeredmodel", model)
+    ):
+        expired = version.approval_expires_at is not None and version.approval_expires_at <= timezone.now()
+        if not expired:
+            steps.append("deploy")
+    if state in ALLOWED_FROM[WorkflowAction.RETIRE] and can_change:
+        steps.append("retire")
+    return steps
+
+
+@dataclass(frozen=True)
+class VersionWorkflow:
+    """Where a version stands in the approval workflow and what the viewing user may do about it."""
+
+    version: ModelVersion
+    transitions: list[VersionTransition]
+    decisions: list[ApprovalDecision]
+    findings: list[Finding]
+    policy: TierPolicy | None
+    available_actions: list[str]
+
+    @property
+    def approvers(self) -> list[str]:
+        """Usernames of the Risk Officers who approved at risk review so far, in the order they did."""
+        return [
+            decision.actor.username
+            for decision in self.decisions
+            if decision.stage == ApprovalStage.RISK_REVIEW and decision.decision == Decision.APPROVE
+        ]
+
+    @property
+    def required_approvers(self) -> int | None:
+        """Distinct approvers the applicable policy asks for; None when no policy applies yet."""
+        return self.policy.required_approvers if self.policy else None
+
+
+def version_workflow(*, user: Any, version: ModelVersion) -> VersionWorkflow:
+    """A version's timeline, decisions, findings, the policy that applies to its model's tier now, and the steps
+    ``user`` may take (the caller has already checked the version is visible)."""
+    return VersionWorkflow(
+        version=version,
+        transitions=list(version_transitions(version=version)),
+        decisions=list(version_decisions(version=version)),
+        findings=list(version.findings.select_related("owner").order_by("due_date", "id")),
+        policy=applicable_policy(tier=version.model.risk_tier),
+        available_actions=version_available_actions(user=user, version=version),
+    )
+
+
+def ledger_verification(*, user: Any) -> LedgerVerification:
+    """Verify the whole ledger chain, for the roles that read the whole ledger (Auditors, Risk Officers).
+
+    Verification reads every row, so it is refused, not narrowed, for a user who may read only part of it.
+    """
+    if not has_model_permission(user, GovernanceEvent, "view"):
+        raise PermissionDenied("Only Auditors and Risk Officers verify the ledger.")
+    return verify_ledger()

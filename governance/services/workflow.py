@@ -296,7 +296,7 @@ def version_validate(
         comment=comment,
         findings=[finding.pk for finding in raised],
     )
-    told: list[User | None] = risk_officers() if passed else [version.submitted_by, version.model.business_owner]
+    told: list[User | None] = [*risk_officers()] if passed else [version.submitted_by, version.model.business_owner]
     notify(
         recipients=told,
         exclude=[actor],
