@@ -44,9 +44,24 @@ def install_defaults(models: Any, using: str = "default") -> None:
             },
         )
         for tier in data["tiers"]:
-            models.TierPolicy.objects.using(using).get_or_create(
+            policy, created = models.TierPolicy.objects.using(using).get_or_create(
                 pack=pack, tier=tier["tier"], defaults={key: value for key, value in tier.items() if key != "tier"}
             )
+            if created:
+                _record_installed(models, policy, using)
+
+
+def _record_installed(models: Any, policy: Any, using: str) -> None:
+    """The policy's first field-history record, so later edits show what they changed from."""
+    history = models.HistoricalTierPolicy.objects.using(using)
+    if history.filter(id=policy.pk).exists():
+        return  # the live model's own history signal already wrote it
+    history.create(
+        **{field.attname: getattr(policy, field.attname) for field in policy._meta.concrete_fields},
+        history_date=timezone.now(),
+        history_type="+",
+        history_change_reason="Installed with the portal",
+    )
 
 
 class _RealModels:

@@ -99,6 +99,9 @@ def review_queue(*, user: Any) -> QuerySet[ModelVersion]:
 
 
 def notification_queryset(*, user: Any) -> QuerySet[Notification]:
+    """The user's own notifications, newest first (none for an anonymous visitor)."""
+    if not user.is_authenticated:
+        return Notification.objects.none()
     return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
 
 
@@ -341,7 +344,7 @@ def version_workflow(*, user: Any, version: ModelVersion) -> VersionWorkflow:
         version=version,
         transitions=list(version_transitions(version=version)),
         decisions=list(version_decisions(version=version)),
-        findings=list(version.findings.select_related("owner").order_by("due_date", "id")),
+        findings=list(finding_list_queryset(user=user).filter(version=version).order_by("due_date", "id")),
         policy=applicable_policy(tier=version.model.risk_tier),
         available_actions=version_available_actions(user=user, version=version),
     )

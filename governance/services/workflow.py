@@ -70,7 +70,8 @@ def segregation_conflicts(*, actor: User, version: ModelVersion, stage: str) -> 
     """The segregation-of-duties rules that forbid ``actor`` from deciding ``stage`` of ``version``.
 
     SOD-1 the submitter, SOD-2 the model's owners and SOD-3 the version's developer cannot validate or approve
-    it; SOD-4 a validator of the version cannot also be its approver.
+    it; SOD-4 a validator of the version cannot also be its approver. (SOD-5, distinct approvers, is enforced
+    where decisions are recorded; SOD-6, nobody reviews their own assessment or override, in the assessments.)
     """
     model = version.model
     conflicts = []
@@ -238,7 +239,9 @@ def _raise_findings(
 
 def _decision(version: ModelVersion, stage: str, decision: str, actor: User, comment: str, policy: TierPolicy) -> None:
     if ApprovalDecision.objects.filter(version=version, stage=stage, actor=actor).exists():
-        raise ValidationError({"decision": ["You have already decided this stage of this version: decide once."]})
+        raise ValidationError(
+            {"decision": ["SOD-5: each person decides a stage of a version once; another approver must decide."]}
+        )
     ApprovalDecision.objects.create(
         version=version,
         stage=stage,

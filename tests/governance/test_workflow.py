@@ -32,7 +32,7 @@ def test_tier1_walk_needs_two_distinct_approvers(personas, version_a, second_ris
     workflow.version_decide(actor=personas.risk_officer, version=version_a, approve=True, comment="OK")
     version_a.refresh_from_db()
     assert version_a.state == VersionState.RISK_REVIEW
-    with pytest.raises(ValidationError, match="decide once"):
+    with pytest.raises(ValidationError, match="SOD-5"):
         workflow.version_decide(actor=personas.risk_officer, version=version_a, approve=True, comment="again")
     workflow.version_decide(actor=second_risk_officer, version=version_a, approve=True, comment="OK too")
     version_a.refresh_from_db()
