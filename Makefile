@@ -1,0 +1,89 @@
+# ModelOps portal: the two commands a newcomer needs are `make demo` and `make test`; the rest are shortcuts.
+#
+# A fresh machine needs only python3.11, make and git: uv is installed into var/tools/, the project's
+# dependencies into .venv/ exactly as uv.lock pins them, and, when running as root, the Debian packages the
+# browser tests need.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+TOOLS := var/tools
+UV := $(TOOLS)/bin/uv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k health -x"`.
+PYTEST_ARGS ?=
+# Debian packages the test suite uses: Chromium for the browser tests.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core
+
+# uv must use the machine's Python, never download one, and copy rather than hard-link across filesystems.
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+
+MANAGE := DEBUG=1 $(VENV)/bin/python manage.py
+# Lint checks the code, not a database: an in-memory SQLite keeps it off the demo file and any server. mypy's
+# Django plugin loads the settings too.
+LINT_ENV := DEBUG=1 DATABASE_URL=sqlite:///:memory:
+LINT_MANAGE := $(LINT_ENV) $(VENV)/bin/python manage.py
+PYTEST := DEBUG=1 $(VENV)/bin/pytest
+
+.PHONY: help demo run test test-sqlite lint install system-packages clean
+
+help:
+	@echo "make demo         install, create and seed the demo database, serve http://$(HOST):$(PORT)/ with worker and beat"
+	@echo "make test         install, lint, run the whole test suite (honours DATABASE_URL, REDIS_URL, REQUIRE_SERVICES)"
+	@echo "make test-sqlite  the test suite again on the embedded SQLite database, whatever DATABASE_URL says"
+	@echo "make lint         ruff, mypy, Django's checks, migrations up to date, compose file valid"
+	@echo "make run          serve like 'make demo' without seeding"
+	@echo "make clean        remove the virtualenv, tools, caches, queues and logs (keeps var/portal.sqlite3)"
+
+$(UV):
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (see README.md)" >&2; exit 1; }
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -qq --disable-pip-version-check 'uv>=0.9,<1'
+
+install: $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+
+system-packages:
+	@missing="$$(for package in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q 'ok installed' || echo "$$package"; done)"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing $$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "Not installed: $$missing. Tests that need it will be skipped (as root: apt-get install $$missing)."; \
+	fi
+
+lint: install
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(LINT_ENV) $(VENV)/bin/mypy .
+	$(LINT_MANAGE) check --fail-level WARNING
+	$(LINT_MANAGE) makemigrations --check --dry-run
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker/compose.yaml
+
+test: install system-packages lint
+	$(PYTEST) $(PYTEST_ARGS)
+
+# The embedded default: an empty DATABASE_URL means SQLite under var/; REDIS_URL and REQUIRE_SERVICES still apply.
+test-sqlite: install system-packages
+	DATABASE_URL= $(PYTEST) $(PYTEST_ARGS)
+
+demo: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+	HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) SERVE_NOTE="Sign in with a demo login listed above." scripts/serve.sh
+
+run: install
+	$(MANAGE) migrate --noinput
+	HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) scripts/serve.sh
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var/celery var/run var/log var/staticfiles .mypy_cache .ruff_cache .pytest_cache
+	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
