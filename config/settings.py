@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "inventory",
     "governance",
     "audits",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.portal",
+                "governance.context_processors.notifications",
             ],
         },
     },

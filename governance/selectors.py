@@ -90,7 +90,8 @@ def review_queue(*, user: Any) -> QuerySet[ModelVersion]:
     if user.is_active and user.has_perm("governance.decide_approval"):
         waiting |= Q(state=VersionState.RISK_REVIEW)
     mine = Q(submitted_by=user) | Q(created_by=user) | Q(model__business_owner=user) | Q(model__technical_owner=user)
-    decided = ApprovalDecision.objects.filter(version=OuterRef("pk"), actor=user, stage="risk_review")
+    # Decided already (SOD-5), or validated it and so may not approve it (SOD-4): not waiting for this user.
+    decided = ApprovalDecision.objects.filter(version=OuterRef("pk"), actor=user)
     return (
         versions.filter(waiting)
         .exclude(mine)

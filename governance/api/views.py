@@ -22,14 +22,6 @@ from core.api import schema
 from core.api.serializers import InputSerializer, detail_url
 from core.api.viewsets import PortalReadOnlyViewSet, PortalViewSet
 from governance import selectors
-from governance.api.filtersets import (
-    FindingFilterSet,
-    GovernanceEventFilterSet,
-    NotificationFilterSet,
-    RiskAssessmentFilterSet,
-    TierOverrideFilterSet,
-    TierPolicyFilterSet,
-)
 from governance.api.serializers import (
     AcceptRiskInput,
     CloseInput,
@@ -61,6 +53,14 @@ from governance.api.serializers import (
     TierPolicyUpdateInput,
     ValidateInput,
     VersionWorkflowSerializer,
+)
+from governance.filtersets import (
+    FindingFilterSet,
+    GovernanceEventFilterSet,
+    NotificationFilterSet,
+    RiskAssessmentFilterSet,
+    TierOverrideFilterSet,
+    TierPolicyFilterSet,
 )
 from governance.models import (
     Finding,

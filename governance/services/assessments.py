@@ -38,7 +38,7 @@ def current_questionnaire() -> Questionnaire:
 
 
 def _model_link(model: RegisteredModel) -> str:
-    return reverse("inventory:model-detail", args=[model.key])
+    return reverse("governance:model", args=[model.key])
 
 
 @transaction.atomic

@@ -63,7 +63,7 @@ def _evidence(links: Iterable[Any]) -> list[str]:
 
 
 def _link(finding: Finding) -> str:
-    return reverse("inventory:model-detail", args=[finding.model.key])
+    return reverse("governance:finding-detail", args=[finding.pk])
 
 
 def _ledger(event_type: EventType, actor: User | None, finding: Finding, summary: str, **payload: Any) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -12,6 +14,20 @@ from core.models import User
 from core.roles import RISK_OFFICER
 from governance.choices import NotificationKind
 from governance.models import Notification
+
+_muted: ContextVar[bool] = ContextVar("notifications_muted", default=False)
+
+
+@contextmanager
+def notifications_muted() -> Iterator[None]:
+    """Tell nobody while a bulk import replays past decisions (the demo seed, a migration from another tool):
+    the facts, their history and the ledger are written as usual; only the in-app and e-mail notices, which
+    would ask people to act on things long decided, are left out."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
 
 
 def notify(
@@ -28,6 +44,8 @@ def notify(
 
     With ``dedup_key``, a person who already got this notification does not get it again (periodic reminders).
     """
+    if _muted.get():
+        return []
     excluded = {getattr(person, "pk", person) for person in exclude}
     people: dict[int, Any] = {}
     for person in recipients:

@@ -35,7 +35,7 @@ def reminders_send(*, today: dt.date | None = None) -> int:
                 kind=NotificationKind.FINDING_OVERDUE if overdue else NotificationKind.FINDING_DUE,
                 title=f"Finding on {finding.model.key} {'is overdue' if overdue else 'is due soon'}: {finding.title}",
                 body=f"Due {finding.due_date.isoformat()}.",
-                link=reverse("inventory:model-detail", args=[finding.model.key]),
+                link=reverse("governance:finding-detail", args=[finding.pk]),
                 dedup_key=f"finding:{finding.pk}:{'overdue' if overdue else 'due'}",
             )
         )
@@ -52,7 +52,7 @@ def reminders_send(*, today: dt.date | None = None) -> int:
                 kind=NotificationKind.APPROVAL_EXPIRING,
                 title=f"Approval of {model.key} v{version.version} expires {version.approval_expires_at:%Y-%m-%d}",
                 body="Plan the revalidation before the approval lapses.",
-                link=reverse("inventory:model-detail", args=[model.key]),
+                link=reverse("governance:model", args=[model.key]),
                 dedup_key=f"approval-expiry:{version.pk}:{version.approval_expires_at:%Y-%m-%d}",
             )
         )

@@ -121,7 +121,7 @@ def _transition(
 
 
 def _link(version: ModelVersion) -> str:
-    return reverse("inventory:model-detail", args=[version.model.key])
+    return reverse("governance:model", args=[version.model.key])
 
 
 def _label(version: ModelVersion) -> str:

@@ -253,7 +253,7 @@ def test_each_person_reads_their_own_notifications(personas, api_client_for):
     inbox = ok(api_client_for(personas.owner_a).get(NOTIFICATIONS))["results"]
     assert [row["title"] for row in inbox] == ["New high finding on RB-0001: Backtest"]
     assert (inbox[0]["kind"], inbox[0]["read_at"]) == ("action_required", None)
-    assert inbox[0]["link"] == "/inventory/models/RB-0001/"
+    assert inbox[0]["link"].startswith("/governance/findings/")
     assert ok(api_client_for(personas.auditor).get(NOTIFICATIONS))["results"] == []
 
 

@@ -31,7 +31,7 @@ def test_submission_tells_the_validators_and_mail_goes_once(
     assert notification_emails_send(notification_ids=ids) == 1
     assert notification_emails_send(notification_ids=ids) == 0
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["validator@bank.example"]
-    assert "/inventory/models/RB-0001/" in mail.outbox[0].body
+    assert "/governance/models/RB-0001/" in mail.outbox[0].body
 
 
 def test_reminders_once_per_occasion(personas):
@@ -52,3 +52,21 @@ def test_reminders_once_per_occasion(personas):
         )
     )
     assert kinds == ["finding_due", "finding_overdue"]
+
+
+def test_muted_imports_tell_nobody(personas):
+    from governance.services.notifications import notifications_muted
+
+    with notifications_muted():
+        findings.finding_raise(
+            actor=personas.risk_officer,
+            model=personas.model_a,
+            title="Imported",
+            severity="low",
+            due_date=dt.date.today(),
+        )
+    assert not Notification.objects.exists()
+    findings.finding_raise(
+        actor=personas.risk_officer, model=personas.model_a, title="New", severity="low", due_date=dt.date.today()
+    )
+    assert Notification.objects.count() == 1

@@ -253,7 +253,7 @@ PEOPLE: tuple[PersonSpec, ...] = (
 DEMO_LOGINS: tuple[str, ...] = ("risk.officer", "model.owner", "validator", "auditor", "admin", "ci-jenkins")
 PIPELINE_ACCOUNT = "ci-jenkins"
 PIPELINE_ACCESS_NAME = "Jenkins model build pipelines (demo)"
-# Registers the legacy inventory and sets its tiers: the bank's head of model risk.
+# Registers the legacy inventory in the portal: the bank's head of model risk.
 REGISTRAR = "risk.officer"
 
 # unit code -> (business owner, technical owners). Technical ownership rotates through the list in catalogue

@@ -1,9 +1,10 @@
 """``manage.py seed_demo``: fill the portal with the Northwind Bank demo inventory.
 
-Creates the bank's business units, people (one demo login per role), some 175 models with versions, tiers and
-dependencies, and trains the German Credit model. Idempotent: what already exists is left alone and a second
-run says it changed nothing. The demo logins share a published password, so the command refuses to run
-unless ``DEBUG`` is on or ``--allow-production`` is given.
+Creates the bank's business units, people (one demo login per role), some 175 models with versions and
+dependencies, and trains the German Credit model; then records their governance through the governance
+services: risk assessments (the tiers come from them), version approvals, findings and the ledger. Idempotent:
+what already exists is left alone and a second run says it changed nothing. The demo logins share a published
+password, so the command refuses to run unless ``DEBUG`` is on or ``--allow-production`` is given.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from inventory.demo.organisation import BANK_NAME, DEMO_LOGINS, PEOPLE, PIPELINE_ACCOUNT
-from inventory.demo.plan import DEFAULT_SEED
-from inventory.demo.seed import DEMO_PASSWORD, SeedSummary, seed_demo
+from demo.organisation import BANK_NAME, DEMO_LOGINS, PEOPLE, PIPELINE_ACCOUNT
+from demo.plan import DEFAULT_SEED
+from demo.seed import DEMO_PASSWORD, SeedSummary, seed_demo
+from demo.seed_governance import GovernanceSummary
+
+# Models left out of the governance story that are listed one by one; the rest are counted.
+CONFLICTS_SHOWN = 5
 
 
 class Command(BaseCommand):
@@ -70,6 +75,7 @@ class Command(BaseCommand):
                 out.write(f"  {label:<15}{created:>5} created, {existing} already present")
             out.write(f"  {'versions':<15}{summary.versions_created:>5} created")
             out.write(f"  {'dependencies':<15}{summary.dependencies_created:>5} created")
+            self._report_governance(summary.governance)
         else:
             out.write(
                 self.style.SUCCESS(
@@ -80,9 +86,39 @@ class Command(BaseCommand):
             )
         for conflict in summary.conflicts:
             out.write(self.style.WARNING(f"  {conflict}"))
+        self._report_governance_conflicts(summary.governance.conflicts)
         self._report_german_credit(summary)
         self._report_logins(summary)
         out.write(f"Done in {seconds:.1f} s.")
+
+    def _report_governance(self, governance: GovernanceSummary) -> None:
+        out = self.stdout
+        out.write(
+            f"  {'governance':<15}{governance.models_told:>5} models recorded, "
+            f"{governance.models_governed_already} already had governance records"
+        )
+        rows = (
+            ("assessments", governance.assessments),
+            ("tier overrides", governance.overrides),
+            ("transitions", governance.transitions),
+            ("findings", governance.findings),
+            ("ledger events", governance.ledger_events),
+            ("CI report scopes", governance.reporting_grants),
+        )
+        for label, created in rows:
+            out.write(f"    {label:<17}{created:>5} created")
+
+    def _report_governance_conflicts(self, conflicts: list[str]) -> None:
+        for conflict in conflicts[:CONFLICTS_SHOWN]:
+            self.stdout.write(self.style.WARNING(f"  {conflict}"))
+        if len(conflicts) > CONFLICTS_SHOWN:
+            # Many at once means the database was seeded by another version of the demo, not edited by hand.
+            self.stdout.write(
+                self.style.WARNING(
+                    f"  ... and {len(conflicts) - CONFLICTS_SHOWN} more models whose governance story was left out. "
+                    "The database was probably seeded by an older demo: seed an empty database for the full story."
+                )
+            )
 
     def _report_german_credit(self, summary: SeedSummary) -> None:
         outcome = summary.german_credit

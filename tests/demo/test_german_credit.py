@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from inventory.demo import german_credit
+from demo import german_credit
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "demo" / "data"
 

@@ -2,9 +2,10 @@
 
 Idempotent by natural keys: units by code, people by username, models by their fixed keys. What exists is
 left exactly as it is (its versions and links included), so a second run changes nothing, and a demo
-inventory someone has edited keeps their edits. The German Credit model's files live under ``VAR_DIR`` and
-are rewritten only when missing or changed; retraining with the same libraries reproduces the registered
-digest.
+inventory someone has edited keeps their edits. The governance story (assessments, approvals, findings) is
+told to each model once, by ``demo.seed_governance``. The German Credit model's files live under
+``VAR_DIR`` and are rewritten only when missing or changed; retraining with the same libraries reproduces the
+registered digest.
 """
 
 from __future__ import annotations
@@ -19,18 +20,18 @@ from django.db import transaction
 from core.history import save_with_history
 from core.models import User
 from core.services import api_token_issue, user_create
+from demo.organisation import PIPELINE_ACCESS_NAME, PIPELINE_ACCOUNT, REGISTRAR, PersonSpec, UnitSpec
+from demo.plan import DEFAULT_SEED, TRAINED_VERSION, DemoPlan, ModelPlan, build_plan
+from demo.seed_governance import GovernanceSummary, seed_governance
+from demo.story import build_story
 from inventory import services
-from inventory.demo.organisation import PIPELINE_ACCESS_NAME, PIPELINE_ACCOUNT, REGISTRAR, PersonSpec, UnitSpec
-from inventory.demo.plan import DEFAULT_SEED, DemoPlan, ModelPlan, build_plan
 from inventory.models import BusinessUnit, ModelVersion, RegisteredModel
 
 DEMO_PASSWORD = "northwind-demo"  # noqa: S105 - printed on purpose; the command refuses to run outside debug
 IMPORT_REASON = "Imported from the legacy model inventory (demo data)"
-INITIAL_TIERING_REASON = "Initial tiering from the legacy inventory (demo import)"
 SETUP_REASON = "Demo organisation set-up"
 
 GERMAN_CREDIT_CSV = "german_credit.csv"
-GERMAN_CREDIT_VERSION = "1.0.0"
 PREDICTIONS_FILE = "german_credit_predictions.csv"
 
 
@@ -66,6 +67,7 @@ class SeedSummary:
     conflicts: list[str] = field(default_factory=list)
     api_token: str | None = None
     german_credit: GermanCreditOutcome | None = None
+    governance: GovernanceSummary = field(default_factory=GovernanceSummary)
 
     @property
     def changed(self) -> bool:
@@ -78,28 +80,7 @@ class SeedSummary:
             self.versions_created,
             self.dependencies_created,
         )
-        return any(created) or files_written
-
-
-def set_initial_tiering_from_legacy_inventory(
-    model: RegisteredModel, *, actor: User, risk_tier: int | None, eu_ai_act_category: str
-) -> None:
-    """Give a demo model the risk tier and EU AI Act category its legacy inventory record had.
-
-    In the portal these fields follow from approved risk assessments, so no service sets them. A demo
-    inventory needs them from the start; this writes them as one history record that says where they came
-    from, so the history of the field stays honest. Demo use only.
-    """
-    model.risk_tier = risk_tier
-    model.eu_ai_act_category = eu_ai_act_category
-    tiering = {"risk_tier", "eu_ai_act_category"}
-    model.clean_fields(exclude=[f.name for f in model._meta.concrete_fields if f.name not in tiering])
-    save_with_history(
-        model,
-        actor=actor,
-        reason=INITIAL_TIERING_REASON,
-        update_fields=["risk_tier", "eu_ai_act_category", "updated_at"],
-    )
+        return any(created) or files_written or self.governance.changed
 
 
 def _create_person(spec: PersonSpec, unit: BusinessUnit | None, password: str) -> User:
@@ -183,9 +164,9 @@ def _seed_organisation(plan: DemoPlan, summary: SeedSummary, password: str) -> d
 
 
 def _register_model(plan: ModelPlan, *, units: dict[str, BusinessUnit], people: dict[str, User]) -> RegisteredModel:
-    registrar = people[REGISTRAR]
-    model = services.registered_model_create(
-        actor=registrar,
+    """Register the model as the legacy inventory had it; its tier comes later, from its risk assessment."""
+    return services.registered_model_create(
+        actor=people[REGISTRAR],
         key=plan.key,
         name=plan.name,
         purpose=plan.purpose,
@@ -207,11 +188,6 @@ def _register_model(plan: ModelPlan, *, units: dict[str, BusinessUnit], people: 
         last_validated_on=plan.last_validated_on,
         next_validation_due=plan.next_validation_due,
     )
-    if plan.risk_tier is not None or plan.eu_ai_act_category:
-        set_initial_tiering_from_legacy_inventory(
-            model, actor=registrar, risk_tier=plan.risk_tier, eu_ai_act_category=plan.eu_ai_act_category
-        )
-    return model
 
 
 def _seed_models(plan: DemoPlan, summary: SeedSummary, people: dict[str, User]) -> dict[str, RegisteredModel]:
@@ -279,9 +255,9 @@ def _seed_german_credit(
     """Train the German Credit model when it has no version yet or its files are missing; register version
     1.0.0 with the artifact's digest, the training data's digest and the test-set figures."""
     csv_path = data_dir / GERMAN_CREDIT_CSV
-    model_path = var_dir / "demo" / "models" / f"{model_plan.key}-{GERMAN_CREDIT_VERSION}.joblib"
+    model_path = var_dir / "demo" / "models" / f"{model_plan.key}-{TRAINED_VERSION}.joblib"
     predictions_path = var_dir / "demo" / PREDICTIONS_FILE
-    version = ModelVersion.objects.filter(model=model, version=GERMAN_CREDIT_VERSION).first()
+    version = ModelVersion.objects.filter(model=model, version=TRAINED_VERSION).first()
     if version is not None and model_path.exists() and predictions_path.exists():
         with model_path.open("rb") as artifact:
             digest = hashlib.file_digest(artifact, "sha256").hexdigest()
@@ -291,7 +267,7 @@ def _seed_german_credit(
             )
 
     # pandas and scikit-learn take seconds to import; a run with the model already in place never needs them.
-    from inventory.demo import german_credit
+    from demo import german_credit
 
     result = german_credit.train(german_credit.load_german_credit(csv_path))
     digest = german_credit.save_model(result.pipeline, model_path)
@@ -306,7 +282,7 @@ def _seed_german_credit(
     services.model_version_create(
         actor=owner,
         model=model,
-        version=GERMAN_CREDIT_VERSION,
+        version=TRAINED_VERSION,
         description=(
             "Logistic regression trained on the shipped German Credit data: numeric attributes standardised, "
             "categorical attributes one-hot encoded, stratified 70/30 split (random_state=42). Metrics are on "
@@ -319,7 +295,7 @@ def _seed_german_credit(
     )
     summary.versions_created += 1
     return GermanCreditOutcome(
-        model_plan.key, GERMAN_CREDIT_VERSION, "trained", model_path, predictions_path, digest, result.metrics
+        model_plan.key, TRAINED_VERSION, "trained", model_path, predictions_path, digest, result.metrics
     )
 
 
@@ -332,7 +308,8 @@ def seed_demo(
     seed: int = DEFAULT_SEED,
     password: str = DEMO_PASSWORD,
 ) -> SeedSummary:
-    """Create whatever part of the Northwind Bank demo inventory is missing, in one transaction."""
+    """Create whatever part of the Northwind Bank demo inventory is missing, and tell the governance story of
+    the models that have none yet, in one transaction."""
     plan = build_plan(today=today, seed=seed)
     summary = SeedSummary()
     people = _seed_organisation(plan, summary, password)
@@ -347,4 +324,7 @@ def seed_demo(
                 var_dir=var_dir,
                 summary=summary,
             )
+    summary.governance = seed_governance(
+        build_story(plan, today=today, seed=seed), models=models, people=people, today=today
+    )
     return summary

@@ -4,21 +4,26 @@ Everything the catalogue leaves open (lifecycle stage, which validators, validat
 metric values) is drawn from one ``random.Random(seed)`` in catalogue order, so a seed always gives the same
 plan for the same day. Dates are offsets from ``today`` so the inventory always looks current: most models
 validated within their cycle, some overdue.
+
+Each model's answers to risk tiering questionnaire v1 are completed from its family and scored with the
+portal's own scoring, so the plan knows the tier and EU AI Act category the portal will compute.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from core import roles
-from inventory.choices import DependencyKind, LifecycleStage, ModelType
-from inventory.demo.catalogue import CATALOGUE, Family
-from inventory.demo.organisation import (
+from demo.catalogue import CATALOGUE, Family
+from demo.organisation import (
     OWNERS,
     PEOPLE,
     UNIT_VALIDATOR_POOL,
@@ -27,6 +32,9 @@ from inventory.demo.organisation import (
     PersonSpec,
     UnitSpec,
 )
+from governance import scoring
+from governance.defaults import DATA as GOVERNANCE_DATA
+from inventory.choices import DataSensitivity, DependencyKind, LifecycleStage, ModelType, RegulatoryUse
 
 DEFAULT_SEED = 1894
 
@@ -46,6 +54,27 @@ REVALIDATION_DAYS = {1: 365, 2: 730, 3: 1095}
 
 RELEASE_LABELS = ("1.0.0", "1.1.0", "2.0.0", "2.1.0")
 PROTOTYPE_LABELS = ("0.1.0", "0.2.0")
+# The one version of a model trained by the demo set-up (German Credit).
+TRAINED_VERSION = "1.0.0"
+
+# What the questionnaire answers that a family does not state follow from (see ``questionnaire_answers``).
+PERSONAL_DATA_BY_SENSITIVITY = {
+    DataSensitivity.PERSONAL.value: "personal",
+    DataSensitivity.SPECIAL_CATEGORY.value: "protected",
+}
+COMPLEXITY_BY_TYPE = {
+    ModelType.RULES.value: "rules",
+    ModelType.STATISTICAL.value: "interpretable",
+    ModelType.MACHINE_LEARNING.value: "complex_ml",
+    ModelType.LLM.value: "generative",
+}
+# Annex III areas by the regulatory use that puts a model in them; credit decisions only about natural persons.
+ANNEX_III_BY_USE = {
+    RegulatoryUse.CREDIT_DECISION.value: "creditworthiness",
+    RegulatoryUse.INSURANCE_PRICING.value: "insurance_pricing",
+    RegulatoryUse.EMPLOYMENT.value: "employment",
+}
+ABOUT_PEOPLE = frozenset({DataSensitivity.PERSONAL.value, DataSensitivity.SPECIAL_CATEGORY.value})
 
 # name -> (low, high, decimals); values are drawn uniformly per version.
 METRIC_PROFILES: dict[str, tuple[tuple[str, float, float, int], ...]] = {
@@ -112,7 +141,8 @@ class VersionPlan:
 
 @dataclass(frozen=True)
 class ModelPlan:
-    """A model to register, with its tiering and versions. ``trained_in_demo`` versions are trained, not drawn."""
+    """A model to register, with its versions and questionnaire answers. ``scored`` is what the answers give
+    (tier, EU AI Act category, reasons); ``trained_in_demo`` versions are trained, not drawn."""
 
     key: str
     slug: str
@@ -131,13 +161,23 @@ class ModelPlan:
     validators: tuple[str, ...]
     regulatory_uses: tuple[str, ...]
     data_sensitivity: str
-    risk_tier: int | None
-    eu_ai_act_category: str
+    answers: Mapping[str, Any]
+    scored: scoring.AssessmentResult
     last_validated_on: date | None
     next_validation_due: date | None
     tags: tuple[str, ...]
     versions: tuple[VersionPlan, ...]
     trained_in_demo: bool = False
+
+    @property
+    def assessed(self) -> bool:
+        """Whether the model has come far enough to be risk-assessed (everything but a proposal)."""
+        return self.lifecycle_stage != PROPOSED
+
+    @property
+    def version_labels(self) -> tuple[str, ...]:
+        """The model's version labels, oldest first, the version the demo trains included."""
+        return (TRAINED_VERSION,) if self.trained_in_demo else tuple(version.label for version in self.versions)
 
 
 @dataclass(frozen=True)
@@ -331,6 +371,56 @@ def _validation_dates(
     return None, None
 
 
+@functools.cache
+def questionnaire_v1() -> dict[str, Any]:
+    """The definition of questionnaire v1 as the portal installs it (read once)."""
+    definition: dict[str, Any] = json.loads((GOVERNANCE_DATA / "questionnaire_v1.json").read_text(encoding="utf-8"))
+    return definition
+
+
+def questionnaire_answers(family: Family) -> dict[str, Any]:
+    """The family's answers to questionnaire v1: its judgement calls (``family.risk``) completed from the family.
+
+    Annex III areas follow from the regulatory uses (credit decisions only when the data is about people, so
+    corporate ratings are not 5(b)); fraud detection counts only when nothing else does. Personal data follows
+    from the data sensitivity, complexity from the model type, and an LLM application's internals are the
+    foundation model's: a documented vendor black box.
+    """
+    risk = family.risk
+    about_people = family.sensitivity in ABOUT_PEOPLE
+    areas = [
+        area
+        for use, area in ANNEX_III_BY_USE.items()
+        if use in family.uses and (about_people or use != RegulatoryUse.CREDIT_DECISION)
+    ]
+    if not areas and RegulatoryUse.FRAUD in family.uses:
+        areas = ["fraud_detection"]
+    complexity = risk.complexity or COMPLEXITY_BY_TYPE.get(family.model_type)
+    if complexity is None:
+        raise ValueError(f"{family.slug}: a vendor model must say how complex it is")
+    default_opacity = "vendor_documented" if family.model_type == ModelType.LLM else "in_house"
+    return {
+        "materiality": risk.materiality,
+        "decision_autonomy": risk.decision_autonomy,
+        "annex_iii_areas": areas or ["none"],
+        "personal_data": risk.personal_data or PERSONAL_DATA_BY_SENSITIVITY.get(family.sensitivity, "none"),
+        "complexity": complexity,
+        "vendor_opacity": risk.vendor_opacity or default_opacity,
+        "user_population": risk.user_population,
+        "prohibited_practices": list(risk.prohibited_practices),
+        "transparency": list(risk.transparency),
+    }
+
+
+def _score(family: Family) -> tuple[dict[str, Any], scoring.AssessmentResult]:
+    definition = questionnaire_v1()
+    answers = questionnaire_answers(family)
+    problems = scoring.validate_answers(definition, answers)
+    if problems:
+        raise ValueError(f"{family.slug}: answers do not fit questionnaire v1: {problems}")
+    return answers, scoring.score_answers(definition, answers)
+
+
 def _people_by_role() -> dict[str, set[str]]:
     by_role: dict[str, set[str]] = {}
     for person in PEOPLE:
@@ -351,6 +441,7 @@ def build_plan(*, today: date, seed: int = DEFAULT_SEED) -> DemoPlan:
     _align_stages(drafts)
 
     owners_by_role = _people_by_role()
+    scored_families = {family.slug: _score(family) for family in CATALOGUE}
     rotation: dict[str, int] = {}
     models = []
     for draft in drafts:
@@ -360,11 +451,11 @@ def build_plan(*, today: date, seed: int = DEFAULT_SEED) -> DemoPlan:
         rotation[family.unit] = turn + 1
         technical_owner = family.technical_owner or technical_owners[turn % len(technical_owners)]
         pool = VALIDATOR_POOLS["ai" if family.model_type == ModelType.LLM else UNIT_VALIDATOR_POOL[family.unit]]
-        assessed = draft.stage != PROPOSED
-        validators = tuple(rng.sample(pool, 2 if family.tier == 1 else 1)) if assessed else ()
+        answers, scored = scored_families[family.slug]
+        validators = tuple(rng.sample(pool, 2 if scored.tier == 1 else 1)) if draft.stage != PROPOSED else ()
         versions = () if family.trained_in_demo else _versions(rng, draft)
         releases = sum(version.label in RELEASE_LABELS for version in versions)
-        last_validated, next_due = _validation_dates(rng, draft.stage, family.tier, releases, today)
+        last_validated, next_due = _validation_dates(rng, draft.stage, scored.tier, releases, today)
         models.append(
             ModelPlan(
                 key=draft.key,
@@ -384,8 +475,8 @@ def build_plan(*, today: date, seed: int = DEFAULT_SEED) -> DemoPlan:
                 validators=validators,
                 regulatory_uses=family.uses,
                 data_sensitivity=family.sensitivity,
-                risk_tier=family.tier if assessed else None,
-                eu_ai_act_category=family.eu if assessed else "",
+                answers=answers,
+                scored=scored,
                 last_validated_on=last_validated,
                 next_validation_due=next_due,
                 tags=draft.tags,
