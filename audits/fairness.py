@@ -19,7 +19,7 @@ is the same as resampling rows, at a cost independent of the number of rows.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,7 +95,7 @@ def _binary(name: str, values: Any) -> np.ndarray:
     return array.astype(np.int64)
 
 
-def group_codes(sensitive: Mapping[str, Sequence[Any]], length: int) -> tuple[np.ndarray, list[str]]:
+def group_codes(sensitive: Mapping[str, Any], length: int) -> tuple[np.ndarray, list[str]]:
     """An integer group code per row and the group names; several features give intersectional groups."""
     if not sensitive:
         raise FairnessInputError("give at least one sensitive feature")
@@ -115,7 +115,7 @@ def group_codes(sensitive: Mapping[str, Sequence[Any]], length: int) -> tuple[np
     return dense.astype(np.int64), [GROUP_SEPARATOR.join(names[code]) for code in present]
 
 
-def confusion_counts(y_true: Any, y_pred: Any, sensitive: Mapping[str, Sequence[Any]]) -> ConfusionCounts:
+def confusion_counts(y_true: Any, y_pred: Any, sensitive: Mapping[str, Any]) -> ConfusionCounts:
     """Per-group confusion matrices in one vectorised count over (group, true label, prediction)."""
     truth = _binary("the true label", y_true)
     predicted = _binary("the prediction", y_pred)
@@ -179,7 +179,7 @@ def _number(value: Any) -> float | None:
 def audit(
     y_true: Any,
     y_pred: Any,
-    sensitive: Mapping[str, Sequence[Any]],
+    sensitive: Mapping[str, Any],
     *,
     min_group_size: int = 30,
     bootstrap_samples: int = 1000,

@@ -309,7 +309,7 @@ def test_assessment_list_filters_and_visibility(personas, api_client_for):
     assert listed(api_client_for(personas.no_role)) == []
     bad = auditor.get(ASSESSMENTS, {"status": "pending"})
     assert bad.status_code == 400 and "status" in bad.json()
-    first = RiskAssessment.objects.filter(model=personas.model_a).order_by("pk").first()
+    first = RiskAssessment.objects.filter(model=personas.model_a).earliest("pk")
     assert api_client_for(personas.owner_b).get(f"{ASSESSMENTS}{first.pk}/").status_code == 404
 
 
@@ -394,7 +394,7 @@ def test_risk_officer_activates_a_pack_with_a_reason(personas, api_client_for):
     active = ok(officer.post(f"{PACKS}sr-26-2/activate/", {"reason": "Adopt SR 26-2"}, format="json"))
     assert active["is_active"] is True
     assert PolicyPack.objects.get(is_active=True).code == "sr-26-2"
-    event = GovernanceEvent.objects.order_by("-seq").first()
+    event = GovernanceEvent.objects.latest("seq")
     assert (event.event_type, event.payload["reason"]) == (EventType.POLICY_PACK_ACTIVATED, "Adopt SR 26-2")
     again = officer.post(f"{PACKS}sr-26-2/activate/", {"reason": "Again"}, format="json")
     assert again.status_code == 400 and "already the active" in again.json()["pack"][0]
@@ -420,7 +420,7 @@ def test_risk_officer_changes_a_policy_with_a_reason(personas, api_client_for):
     assert (changed["required_approvers"], changed["revision"]) == (2, policy.revision + 1)
     history = ok(officer.get(f"{url}history/"))["results"]
     assert (history[0]["user"], history[0]["reason"]) == ("risk_officer", "Two approvers for Tier 2 from Q3")
-    event = GovernanceEvent.objects.order_by("-seq").first()
+    event = GovernanceEvent.objects.latest("seq")
     assert event.event_type == EventType.POLICY_CHANGED
     assert (event.payload["before"], event.payload["after"]) == ({"required_approvers": 1}, {"required_approvers": 2})
 

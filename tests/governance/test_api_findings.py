@@ -38,7 +38,7 @@ def finding_rows() -> tuple[Any, ...]:
 
 def raise_on(model: Any, actor: Any, **fields: Any) -> Finding:
     """A finding raised through the service."""
-    values = {"title": "Monotonicity not tested", "severity": "high", "due_date": DUE} | fields
+    values: dict[str, Any] = {"title": "Monotonicity not tested", "severity": "high", "due_date": DUE} | fields
     return findings.finding_raise(actor=actor, model=model, **values)
 
 

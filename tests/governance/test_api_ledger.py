@@ -79,7 +79,7 @@ def test_ledger_filters(events, api_client_for):
 
 
 def test_an_entry_carries_what_its_hash_covers(events, api_client_for):
-    latest = GovernanceEvent.objects.order_by("-seq").first()
+    latest = GovernanceEvent.objects.latest("seq")
     entry = ok(api_client_for(events.auditor).get(f"{LEDGER}{latest.seq}/"))
     assert (entry["seq"], entry["hash"], entry["event_label"]) == (latest.seq, latest.hash, "Tier policy changed")
     assert entry["actor_username"] == "risk_officer" and entry["payload"]["reason"] == "Stricter"
@@ -99,7 +99,7 @@ def test_an_invisible_entry_is_404(events, api_client_for):
 @pytest.mark.parametrize("name", ["auditor", "risk_officer", "admin"])
 def test_verify_for_auditors_and_risk_officers(events, api_client_for, name):
     body = ok(api_client_for(getattr(events, name)).get(VERIFY))
-    head = GovernanceEvent.objects.order_by("-seq").first()
+    head = GovernanceEvent.objects.latest("seq")
     assert body == {
         "intact": True,
         "checked": 3,
