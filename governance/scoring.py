@@ -30,6 +30,12 @@ from typing import Any
 
 TIERS = (1, 2, 3)
 EU_CATEGORIES = ("prohibited", "high_risk", "limited", "minimal")
+EU_CATEGORY_WORDS = {
+    "prohibited": "prohibited practice",
+    "high_risk": "high-risk",
+    "limited": "limited risk",
+    "minimal": "minimal risk",
+}
 
 
 @dataclass(frozen=True)
@@ -225,7 +231,8 @@ def score_answers(definition: dict[str, Any], answers: dict[str, Any]) -> Assess
     for rule in definition.get("eu_ai_act", []):
         if _all_hold(rule["when"], answers):
             category = rule["category"]
-            reasons.append(Reason(kind="eu_ai_act", text=f"EU AI Act {category}: {rule.get('reason', '')}".strip()))
+            words = EU_CATEGORY_WORDS[category]
+            reasons.append(Reason(kind="eu_ai_act", text=f"EU AI Act {words}: {rule.get('reason', '')}".strip()))
             break
     answer_reasons.sort(key=lambda reason: -reason.points)
     return AssessmentResult(score=score, tier=tier, eu_ai_act_category=category, reasons=reasons + answer_reasons)
