@@ -95,6 +95,8 @@ class EventType(models.TextChoices):
     FINDING_CLOSED = "finding.closed", "Finding closed"
     FINDING_RISK_ACCEPTED = "finding.risk_accepted", "Finding risk accepted"
     FINDING_REOPENED = "finding.reopened", "Finding reopened"
+    AUDIT_PASSED = "audit.passed", "Audit passed"
+    AUDIT_FAILED = "audit.failed", "Audit failed"
 
 
 class NotificationKind(models.TextChoices):

@@ -1,0 +1,29 @@
+"""Enumerations of audits."""
+
+from django.db import models
+
+
+class DatasetSource(models.TextChoices):
+    UPLOAD = "upload", "Uploaded file"
+    REFERENCE = "reference", "Referenced where it lives"
+
+
+class DatasetFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    PARQUET = "parquet", "Parquet"
+
+
+class AuditKind(models.TextChoices):
+    BIAS = "bias", "Bias audit"
+    COMPLIANCE = "compliance", "Compliance sweep"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    ERROR = "error", "Error"
+
+
+FINISHED_STATUSES = (RunStatus.PASSED, RunStatus.FAILED, RunStatus.ERROR)
