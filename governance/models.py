@@ -226,7 +226,7 @@ class Finding(TimeStampedModel):
     """A problem or condition to fix on a model: raised by validation, an approval condition, an audit or by hand.
 
     ``dedup_key`` lets automated sources raise a finding once per problem (one per failing audit metric),
-    however often they run.
+    however often they run; after the finding is closed as fixed, a recurrence is a new finding.
     """
 
     permission_parent = "model"
@@ -249,7 +249,7 @@ class Finding(TimeStampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
-    dedup_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    dedup_key = models.CharField(max_length=200, null=True, blank=True)
 
     history = PortalHistoricalRecords()
 
@@ -260,6 +260,14 @@ class Finding(TimeStampedModel):
             models.Index(fields=["status", "due_date"], name="finding_status_due_idx"),
             # A model's findings.
             models.Index(fields=["model", "status"], name="finding_model_status_idx"),
+        ]
+        constraints = [
+            # One live finding per automated problem; once closed as fixed, the same problem may be raised anew.
+            models.UniqueConstraint(
+                fields=["dedup_key"],
+                condition=models.Q(status__in=["open", "in_remediation", "risk_accepted"]),
+                name="finding_one_live_per_problem",
+            ),
         ]
         permissions = [("accept_risk_finding", "Can accept the risk of a finding")]
 

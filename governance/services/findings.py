@@ -93,8 +93,9 @@ def finding_raise(
     dedup_key: str | None = None,
     check_permission: bool = True,
 ) -> Finding:
-    """Raise a finding on a model. With ``dedup_key`` an automated source raises it once: if an open finding
-    with that key exists, it is returned unchanged.
+    """Raise a finding on a model. With ``dedup_key`` an automated source raises it once: if a live finding
+    (open, in remediation or risk-accepted) with that key exists, it is returned unchanged; a problem that
+    recurs after its finding was closed as fixed is raised anew.
 
     By hand, findings are raised by Risk Officers and by the model's validators; workflow and audit services
     raise them as part of their own, already authorised, step (``check_permission=False``).
@@ -107,7 +108,7 @@ def finding_raise(
         if not allowed:
             raise PermissionDenied(f"You may not raise findings on {model.key}.")
     if dedup_key:
-        existing = Finding.objects.filter(dedup_key=dedup_key).first()
+        existing = Finding.objects.filter(dedup_key=dedup_key).exclude(status=FindingStatus.CLOSED).first()
         if existing is not None:
             return existing
     title = (title or "").strip()
@@ -150,7 +151,7 @@ def finding_raise(
     except IntegrityError:
         # Raised concurrently by another run of the same automated check: keep the one that won.
         if dedup_key:
-            return Finding.objects.get(dedup_key=dedup_key)
+            return Finding.objects.exclude(status=FindingStatus.CLOSED).get(dedup_key=dedup_key)
         raise
     _ledger(
         EventType.FINDING_RAISED,
@@ -283,6 +284,11 @@ def finding_reopen(*, actor: User, finding: Finding, reason: str) -> Finding:
     if finding.status in OPEN_FINDING_STATUSES:
         raise ValidationError({"status": ["The finding is still open."]})
     reason = clean_comment(reason, field="reason", required=True)
+    if finding.dedup_key:
+        live = Finding.objects.filter(dedup_key=finding.dedup_key).exclude(status=FindingStatus.CLOSED)
+        newer = live.exclude(pk=finding.pk).first()
+        if newer is not None:
+            raise ValidationError({"status": [f"Finding #{newer.pk} already tracks this problem again."]})
     finding.status = FindingStatus.OPEN
     finding.resolution, finding.resolved_by, finding.resolved_at = "", None, None
     save_with_history(finding, actor=actor, reason=reason)

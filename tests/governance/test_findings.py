@@ -99,3 +99,23 @@ def test_dedup_key_raises_once(personas):
     )
     assert first.pk == again.pk
     assert Finding.objects.filter(dedup_key="bias:RB-0001:srr").count() == 1
+
+
+def test_problem_recurring_after_a_fix_is_a_new_finding(personas):
+    def raise_audit_finding():
+        return findings.finding_raise(
+            actor=None,
+            model=personas.model_a,
+            title="Equalized odds difference 0.14 > 0.1",
+            severity="high",
+            due_date=DUE,
+            source="audit",
+            dedup_key="bias:RB-0001:eod",
+            check_permission=False,
+        )
+
+    first = raise_audit_finding()
+    findings.finding_close(actor=personas.risk_officer, finding=first, resolution="Retrained with reweighting")
+    second = raise_audit_finding()
+    assert second.pk != first.pk
+    assert raise_audit_finding().pk == second.pk
