@@ -91,5 +91,5 @@ class AuditRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        target = self.model.key if self.model_id else "portfolio"
+        target = self.model.key if self.model is not None else "portfolio"
         return f"{self.get_kind_display()} of {target} ({self.get_status_display()})"

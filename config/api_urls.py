@@ -2,6 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
+from audits.api.routes import register as register_audits
 from core.api.views import UserViewSet
 from governance.api.routes import register as register_governance
 from inventory.api.views import (
@@ -18,5 +19,6 @@ router.register("versions", ModelVersionViewSet, basename="modelversion")
 router.register("dependencies", ModelDependencyViewSet, basename="modeldependency")
 router.register("users", UserViewSet, basename="user")
 register_governance(router)
+register_audits(router)
 
 urlpatterns = router.urls

@@ -135,6 +135,10 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Evaluation data for bias audits: the largest upload accepted, and the only directories a dataset may be
+# referenced from (where predictions are logged outside the portal). Empty: references are refused.
+EVALUATION_UPLOAD_MAX_BYTES = env.int("EVALUATION_UPLOAD_MAX_BYTES", 200 * 1024 * 1024, minimum=1024)
+EVALUATION_DATA_ROOTS = [Path(root) for root in env.list("EVALUATION_DATA_ROOTS", [])]
 # Serve static files straight from the finders when debugging, so `collectstatic` is not a demo step.
 WHITENOISE_USE_FINDERS = DEBUG
 

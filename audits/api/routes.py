@@ -1,0 +1,13 @@
+"""Where the audits viewsets live under ``/api/v1/``; ``config.api_urls`` hands its router to :func:`register`."""
+
+from __future__ import annotations
+
+from rest_framework.routers import BaseRouter
+
+from audits.api.views import AuditRunViewSet, EvaluationDatasetViewSet
+
+
+def register(router: BaseRouter) -> None:
+    """Register every audits viewset on the API router."""
+    router.register("evaluation-datasets", EvaluationDatasetViewSet, basename="evaluationdataset")
+    router.register("audit-runs", AuditRunViewSet, basename="auditrun")
