@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 
 from audits.choices import AuditKind, DatasetFormat, DatasetSource, RunStatus
+from audits.compliance import ComplianceState
 from inventory.models import ModelVersion, RegisteredModel
 
 
@@ -93,3 +94,35 @@ class AuditRun(models.Model):
     def __str__(self) -> str:
         target = self.model.key if self.model is not None else "portfolio"
         return f"{self.get_kind_display()} of {target} ({self.get_status_display()})"
+
+
+class ComplianceStatus(models.Model):
+    """One model's standing in one compliance sweep: compliant, non-compliant (with the rules it breaks) or exempt.
+
+    ``broken_rules`` lists ``{"rule", "severity", "reason"}``; ``rule_ids`` holds the same ids as ``,CMP-001,``
+    text, so "models breaking CMP-003" is a plain substring filter on SQLite and PostgreSQL alike (JSON
+    containment is not available on SQLite).
+    """
+
+    permission_parent = "model"
+
+    run = models.ForeignKey(AuditRun, on_delete=models.CASCADE, related_name="compliance_statuses")
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="compliance_statuses")
+    status = models.CharField(max_length=20, choices=ComplianceState.choices)
+    broken_rules: models.JSONField[Any, Any] = models.JSONField(default=list, blank=True)
+    rule_ids = models.CharField(max_length=500, blank=True)
+    evaluated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["run", "model"]
+        constraints = [models.UniqueConstraint(fields=["run", "model"], name="compliance_once_per_run_and_model")]
+        indexes = [
+            # A sweep's models filtered by status (?status=non_compliant), in model order.
+            models.Index(fields=["run", "status", "model"], name="compliance_run_status_idx"),
+            # A model's statuses, newest sweep first (its compliance history).
+            models.Index(fields=["model", "-run"], name="compliance_model_run_idx"),
+        ]
+        verbose_name_plural = "compliance statuses"
+
+    def __str__(self) -> str:
+        return f"{self.model.key} in sweep #{self.run_id}: {self.get_status_display()}"

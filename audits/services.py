@@ -56,7 +56,7 @@ class AuditInputChanged(Exception):
     """The evaluation file no longer is what was stored (its hash changed, or it is gone)."""
 
 
-def _may_audit(actor: User, model: RegisteredModel) -> bool:
+def may_audit(actor: User, model: RegisteredModel) -> bool:
     """Owners and Risk Officers (change on the model) and the model's validators."""
     return (
         user_can(actor, "change", model)
@@ -108,7 +108,7 @@ def evaluation_dataset_create(
     kept content-addressed (``evaluation/<sha256>.csv``); a reference keeps its path and hash, so a later change
     of the file is caught when it is audited.
     """
-    if not _may_audit(actor, version.model):
+    if not may_audit(actor, version.model):
         raise PermissionDenied(f"You may not add evaluation data to {version.model.key}.")
     name = (name or "").strip()
     if not name:
@@ -176,7 +176,7 @@ def bias_audit_request(
     """
     version = dataset.version
     model = version.model
-    if not _may_audit(actor, model):
+    if not may_audit(actor, model):
         raise PermissionDenied(f"You may not audit {model.key}.")
     policy = active_policy(model.risk_tier)
     if idempotency_key is not None:

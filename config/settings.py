@@ -221,6 +221,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.send_due_reminders",
         "schedule": crontab(hour=6, minute=0),
     },
+    "audits-compliance-sweep": {"task": "audits.tasks.run_compliance_sweep", "schedule": crontab(hour=2, minute=0)},
+    "audits-due-bias-audits": {"task": "audits.tasks.request_due_bias_audits", "schedule": crontab(hour=3, minute=0)},
 }
 
 # E-mail: notifications are written to the console unless an SMTP server is configured.

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("inventory/", include("inventory.urls")),
     path("governance/", include("governance.urls")),
+    path("audits/", include("audits.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework.routers import BaseRouter
 
+from audits.api.compliance import ComplianceStatusViewSet, ComplianceSweepViewSet
 from audits.api.views import AuditRunViewSet, EvaluationDatasetViewSet
 
 
@@ -11,3 +12,5 @@ def register(router: BaseRouter) -> None:
     """Register every audits viewset on the API router."""
     router.register("evaluation-datasets", EvaluationDatasetViewSet, basename="evaluationdataset")
     router.register("audit-runs", AuditRunViewSet, basename="auditrun")
+    router.register("compliance-sweeps", ComplianceSweepViewSet, basename="compliancesweep")
+    router.register("compliance-status", ComplianceStatusViewSet, basename="compliancestatus")

@@ -36,3 +36,14 @@ def version_a(personas: Any) -> Any:
 @pytest.fixture
 def german_csv() -> bytes:
     return GERMAN_PREDICTIONS.read_bytes()
+
+
+def bias_schedule() -> Any:
+    """The daily bias-audit schedule as beat installs it from settings (CELERY_BEAT_SCHEDULE)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    interval, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.DAYS)
+    task, _ = PeriodicTask.objects.get_or_create(
+        name="audits-due-bias-audits", defaults={"task": "audits.tasks.request_due_bias_audits", "interval": interval}
+    )
+    return task

@@ -24,6 +24,9 @@ from django.db.models import Q
 from django.test import override_settings
 from django.utils import timezone
 
+from audits.choices import RunStatus
+from audits.models import AuditRun, EvaluationDataset
+from audits.services import bias_audit_execute
 from core import roles
 from core.models import ApiToken, User
 from core.permissions import restrict
@@ -660,3 +663,16 @@ def test_the_story_is_deterministic_and_keeps_duties_apart():
                 assert step.actor in model.validators, step
             if isinstance(step, story.Submit | story.Retire):
                 assert step.actor in owners, step
+
+
+def test_the_demo_queues_one_bias_audit_of_the_german_credit_model_which_fails(seeded: Seeded) -> None:
+    dataset = EvaluationDataset.objects.get(version__model__key="CR-0001", version__version="1.0.0")
+    assert dataset.mapping == {"label": "y_true", "prediction": "y_pred", "sensitive": ["sex", "age_group"]}
+    run = AuditRun.objects.get(dataset=dataset)
+    assert run.status == RunStatus.QUEUED
+
+    run = bias_audit_execute(run_id=run.pk)
+
+    assert run.status == RunStatus.FAILED
+    assert run.result["analyses"]["age_group"]["verdicts"]["equalized_odds_difference"]["verdict"] == "fail"
+    assert Finding.objects.filter(model=run.model, source=FindingSource.AUDIT).exists()

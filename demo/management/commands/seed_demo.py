@@ -20,6 +20,7 @@ from django.utils import timezone
 from demo.organisation import BANK_NAME, DEMO_LOGINS, PEOPLE, PIPELINE_ACCOUNT
 from demo.plan import DEFAULT_SEED
 from demo.seed import DEMO_PASSWORD, SeedSummary, seed_demo
+from demo.seed_audits import seed_audits
 from demo.seed_governance import GovernanceSummary
 
 # Models left out of the governance story that are listed one by one; the rest are counted.
@@ -58,6 +59,12 @@ class Command(BaseCommand):
                 today=timezone.localdate(),
                 seed=options["seed"],
             )
+            if summary.german_credit is not None:
+                audits = seed_audits(predictions_path=summary.german_credit.predictions_path)
+                self.stdout.write(
+                    f"Audits: {audits.datasets} evaluation dataset(s), {audits.runs} bias audit(s) queued for the "
+                    "worker."
+                )
         except (ValidationError, PermissionDenied) as exc:
             raise CommandError(f"The demo inventory could not be created, nothing was written: {exc}") from exc
         self._report(summary, time.monotonic() - started)
