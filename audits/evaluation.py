@@ -1,8 +1,9 @@
-"""Reading and validating evaluation tables: a CSV file and its column mapping in, audit-ready arrays out.
+"""Reading and validating evaluation tables: a CSV or Parquet file and its column mapping in, audit-ready arrays out.
 
 No database here. Every refusal is an :class:`EvaluationDataError` naming the problem and the field it concerns
 (``file`` for the bytes, ``mapping`` for the columns), so the service can answer a 400 that says what to fix
-before anything is stored. Parquet is recognised but refused: the installation has no Parquet reader (pyarrow).
+before anything is stored. A Parquet file (read with pyarrow) is turned into the same text columns a CSV gives,
+a null becoming an empty cell, so both formats pass through one validation and refuse the same problems.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 MAPPING_KEYS = frozenset({"label", "prediction", "score", "threshold", "positive_label", "sensitive", "controls"})
 TRUE_VALUES = frozenset({"1", "1.0", "true"})
 FALSE_VALUES = frozenset({"0", "0.0", "false"})
 PARQUET_MAGIC = b"PAR1"
+CSV = "csv"
+PARQUET = "parquet"
 # What exports write for a missing value; a group called "NaN" is a missing value, not a group.
 MISSING_MARKERS = frozenset({"nan", "null", "none", "na", "n/a"})
 # Separators people export by mistake (spreadsheet locales, TSV); named in the message when the header holds one.
@@ -143,12 +147,17 @@ def mapping_clean(raw: Any) -> ColumnMapping:
     return mapping
 
 
+def detect_format(name: str, content: bytes) -> str:
+    """``parquet`` for a file named ``.parquet`` or starting with Parquet's magic bytes, otherwise ``csv``."""
+    if name.lower().endswith(f".{PARQUET}") or content.startswith(PARQUET_MAGIC):
+        return PARQUET
+    return CSV
+
+
 def decode_csv(content: bytes) -> str:
     """The file as text, if it is UTF-8; otherwise a message saying what it seems to be instead."""
     if content.startswith(PARQUET_MAGIC):
-        raise EvaluationDataError(
-            "file", "This is a Parquet file; this installation reads CSV only (no Parquet reader). Export it as CSV."
-        )
+        raise EvaluationDataError("file", "This is a Parquet file, not a CSV: read it as Parquet.")
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise EvaluationDataError("file", "The file is UTF-16 encoded; save it as UTF-8 CSV.")
     if b"\x00" in content[:65536]:
@@ -184,6 +193,24 @@ def _read_frame(text: str, mapping: ColumnMapping) -> pd.DataFrame:
             f"Found a single column {header[:80]!r} where the mapping names {len(mapping.used_columns)}: "
             f"{cause}. Save it as a comma-separated CSV.",
         )
+    return frame
+
+
+def _read_parquet(content: bytes, mapping: ColumnMapping) -> pd.DataFrame:
+    """The Parquet file as a frame whose audited columns are text as a CSV gives them (a null is an empty cell)."""
+    if not content.startswith(PARQUET_MAGIC):
+        raise EvaluationDataError(
+            "file", "The file is named .parquet but is not a Parquet file (it does not start with 'PAR1')."
+        )
+    try:
+        frame = pd.read_parquet(io.BytesIO(content), engine="pyarrow")
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise EvaluationDataError("file", f"The Parquet file cannot be read (corrupt or truncated?): {error}") from None
+    frame.columns = pd.Index([str(name).strip() for name in frame.columns])
+    for name in mapping.used_columns:
+        if name in frame.columns:
+            values = frame[name]
+            frame[name] = values.astype(object).where(values.notna(), "").map(str)
     return frame
 
 
@@ -229,11 +256,11 @@ def _predictions(frame: pd.DataFrame, mapping: ColumnMapping) -> np.ndarray:
     return (scores.to_numpy(dtype=float) >= mapping.threshold).astype(np.int64)
 
 
-def read_table(content: bytes, mapping: ColumnMapping, *, max_bytes: int) -> EvaluationTable:
-    """Decode, parse and validate ``content`` against ``mapping``; arrays ready for the fairness audit."""
+def read_table(content: bytes, mapping: ColumnMapping, *, max_bytes: int, file_format: str = CSV) -> EvaluationTable:
+    """Decode, parse and validate ``content`` (``csv`` or ``parquet``) against ``mapping``; arrays for the audit."""
     if len(content) > max_bytes:
         raise EvaluationDataError("file", f"The file has {len(content)} bytes; the limit is {max_bytes}.")
-    frame = _read_frame(decode_csv(content), mapping)
+    frame = _read_parquet(content, mapping) if file_format == PARQUET else _read_frame(decode_csv(content), mapping)
     missing = [name for name in [*mapping.used_columns, *mapping.controls] if name not in frame.columns]
     if missing:
         available = ", ".join(list(frame.columns)[:20])

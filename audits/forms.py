@@ -28,7 +28,9 @@ class EvaluationUploadForm(forms.Form):
 
     version = VersionChoiceField(queryset=ModelVersion.objects.none(), empty_label=None)
     name = forms.CharField(max_length=200, help_text="For example “test split 2024-Q4”.")
-    file = forms.FileField(label="CSV file", help_text="UTF-8, comma-separated, one header row.")
+    file = forms.FileField(
+        label="Evaluation data", help_text="CSV (UTF-8, comma-separated, one header row) or Parquet."
+    )
     label = forms.CharField(label="True label column", max_length=200)
     prediction = forms.CharField(
         label="Prediction column", max_length=200, required=False, help_text="Leave empty if you give a score."

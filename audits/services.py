@@ -104,9 +104,10 @@ def evaluation_dataset_create(
 ) -> EvaluationDataset:
     """Validate and store a model version's evaluation data: an upload, or a reference to an allowed file.
 
-    The whole file is read and checked against the mapping first; on any problem nothing is stored. An upload is
-    kept content-addressed (``evaluation/<sha256>.csv``); a reference keeps its path and hash, so a later change
-    of the file is caught when it is audited.
+    The whole file is read and checked against the mapping first; on any problem nothing is stored. A file named
+    ``.parquet`` or starting with Parquet's magic bytes is read as Parquet, any other as CSV. An upload is kept
+    content-addressed (``evaluation/<sha256>.csv`` or ``.parquet``); a reference keeps its path and hash, so a later
+    change of the file is caught when it is audited.
     """
     if not may_audit(actor, version.model):
         raise PermissionDenied(f"You may not add evaluation data to {version.model.key}.")
@@ -128,13 +129,16 @@ def evaluation_dataset_create(
             raise ValidationError({"file": [f"The file has {upload.size} bytes; the limit is {limit}."]})
         upload.seek(0)
         content = _read_limited(upload, limit)
+        file_name = upload.name or ""
     else:
         assert reference_path is not None
         path = _resolve_reference(reference_path)
         with path.open("rb") as handle:
             content = _read_limited(handle, limit)
+        file_name = path.name
+    file_format = DatasetFormat(evaluation.detect_format(file_name, content))
     try:
-        table = evaluation.read_table(content, columns, max_bytes=limit)
+        table = evaluation.read_table(content, columns, max_bytes=limit, file_format=file_format)
     except evaluation.EvaluationDataError as error:
         raise _data_error(error) from None
     sha256 = hashlib.sha256(content).hexdigest()
@@ -143,7 +147,7 @@ def evaluation_dataset_create(
         name=name,
         source=DatasetSource.UPLOAD if upload is not None else DatasetSource.REFERENCE,
         reference_uri=str(path) if path is not None else "",
-        file_format=DatasetFormat.CSV,
+        file_format=file_format,
         sha256=sha256,
         row_count=table.rows,
         size_bytes=len(content),
@@ -154,7 +158,7 @@ def evaluation_dataset_create(
     )
     with transaction.atomic():
         if upload is not None:
-            stored_name = f"evaluation/{sha256}.csv"
+            stored_name = f"evaluation/{sha256}.{file_format}"
             # Same bytes, same name: a second upload of a file reuses the stored copy. A copy written for a
             # transaction that then rolls back stays behind harmlessly and is reused by the next upload.
             if not default_storage.exists(stored_name):
@@ -275,7 +279,9 @@ def _compute(run: AuditRun, policy: TierPolicy) -> _Outcome:
     dataset = run.dataset
     assert dataset is not None
     content = _dataset_content(dataset)
-    table = evaluation.read_table(content, evaluation.mapping_clean(dataset.mapping), max_bytes=len(content))
+    table = evaluation.read_table(
+        content, evaluation.mapping_clean(dataset.mapping), max_bytes=len(content), file_format=dataset.file_format
+    )
     thresholds = dict(policy.bias_thresholds)
     min_group_size = int(thresholds.get("min_group_size", DEFAULT_MIN_GROUP_SIZE))
     analyses: dict[str, dict[str, Any]] = {}
