@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import Env, database_from_url
@@ -218,16 +217,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", 60, minimum=1)
-# Default schedules; DatabaseScheduler copies them into the database, where operators can change them.
-CELERY_BEAT_SCHEDULE = {
-    "portal-heartbeat": {"task": "core.tasks.record_heartbeat", "schedule": float(HEARTBEAT_SECONDS)},
-    "governance-due-reminders": {
-        "task": "governance.tasks.send_due_reminders",
-        "schedule": crontab(hour=6, minute=0),
-    },
-    "audits-compliance-sweep": {"task": "audits.tasks.run_compliance_sweep", "schedule": crontab(hour=2, minute=0)},
-    "audits-due-bias-audits": {"task": "audits.tasks.request_due_bias_audits", "schedule": crontab(hour=3, minute=0)},
-}
+# The default schedules are rows in django-celery-beat's tables, installed after migrate (core/schedules.py),
+# so what Risk Officers change on the schedules page survives a restart of beat.
 
 # E-mail: notifications are written to the console unless an SMTP server is configured.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

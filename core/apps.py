@@ -11,5 +11,8 @@ class CoreConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from core.roles import sync_roles_after_migrate
+        from core.schedules import install_default_schedules_after_migrate
 
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="core.sync_roles")
+        # post_migrate comes after every migration ran, so django-celery-beat's tables exist by then.
+        post_migrate.connect(install_default_schedules_after_migrate, dispatch_uid="core.default_schedules")
