@@ -64,3 +64,32 @@ class CompareForm(forms.Form):
 
     a = forms.IntegerField(label="Run A", min_value=1)
     b = forms.IntegerField(label="Run B", min_value=1)
+
+
+class ScheduleForm(forms.Form):
+    """A schedule's timing and whether it runs: every so many minutes, or at a crontab's minute, hour and days."""
+
+    KINDS = [("interval", "Every so many minutes"), ("crontab", "At set times (crontab)")]
+
+    enabled = forms.BooleanField(required=False, help_text="A paused schedule starts nothing until it is resumed.")
+    kind = forms.ChoiceField(label="Runs", choices=KINDS, widget=forms.RadioSelect)
+    every_minutes = forms.IntegerField(label="Every (minutes)", required=False)
+    minute = forms.CharField(max_length=240, required=False, help_text="Crontab minute, e.g. “0” or “*/15”.")
+    hour = forms.CharField(max_length=240, required=False, help_text="Crontab hour, e.g. “3” or “8-18”.")
+    day_of_week = forms.CharField(
+        label="Days of the week", max_length=64, required=False, help_text="Crontab days, e.g. “*” or “mon-fri”."
+    )
+
+    def clean(self) -> dict[str, Any] | None:
+        """An interval needs its number of minutes (the crontab fields are checked by the service)."""
+        data = super().clean()
+        if self.cleaned_data.get("kind") == "interval" and self.cleaned_data.get("every_minutes") is None:
+            self.add_error("every_minutes", "Give the number of minutes between runs.")
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        """The service's keyword arguments: whether it runs, and the fields of the chosen kind of timing."""
+        data = self.cleaned_data
+        if data["kind"] == "interval":
+            return {"enabled": data["enabled"], "every_minutes": data["every_minutes"]}
+        return {"enabled": data["enabled"], **{name: data[name] for name in ("minute", "hour", "day_of_week")}}

@@ -7,7 +7,8 @@ Each is requested through ``bias_audit_request`` on behalf of whoever stored the
 per model and day, so running the schedule twice on a day queues nothing new.
 
 The schedules themselves are django-celery-beat ``PeriodicTask`` rows read by beat's database scheduler; Risk
-Officers (who set the tier policies) see them, pause and resume them, and start a run at once.
+Officers (who set the tier policies) see them, change their timing, pause and resume them, and start a run at
+once. A change is kept in the ``PeriodicTask`` row itself (its ``date_changed``) and in the application log.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+from django_celery_beat.validators import day_of_week_validator, hour_validator, minute_validator
 
 from audits.choices import AuditKind, RunStatus
 from audits.models import AuditRun, EvaluationDataset
@@ -42,6 +45,16 @@ AUDITED_STATES = (VersionState.APPROVED, VersionState.APPROVED_WITH_CONDITIONS, 
 PORTAL_TASK_PREFIXES = ("audits.", "governance.", "inventory.", "core.")
 # Who manages schedules: those who set the tier policies (Risk Officers); the cadence is part of the policy.
 SCHEDULE_PERMISSION = "governance.change_tierpolicy"
+# The crontab fields a Risk Officer may set, with beat's validator of each.
+CRONTAB_VALIDATORS = {"minute": minute_validator, "hour": hour_validator, "day_of_week": day_of_week_validator}
+# Seconds in one unit of each interval period.
+PERIOD_SECONDS = {
+    IntervalSchedule.DAYS: 86400,
+    IntervalSchedule.HOURS: 3600,
+    IntervalSchedule.MINUTES: 60,
+    IntervalSchedule.SECONDS: 1,
+    IntervalSchedule.MICROSECONDS: 1e-6,
+}
 
 
 @dataclass
@@ -147,15 +160,112 @@ def _check(actor: User) -> None:
         raise PermissionDenied("Only Risk Officers see and manage the audit schedules.")
 
 
-def periodic_task_queryset(*, user: User) -> QuerySet[PeriodicTask]:
-    """The portal's beat schedules, by name; refused to anyone but Risk Officers."""
-    _check(user)
+def _portal_tasks() -> Q:
     portal = Q()
     for prefix in PORTAL_TASK_PREFIXES:
         portal |= Q(task__startswith=prefix)
+    return portal
+
+
+def periodic_task_queryset(*, user: User) -> QuerySet[PeriodicTask]:
+    """The portal's beat schedules, by name; refused to anyone but Risk Officers."""
+    _check(user)
     return (
-        PeriodicTask.objects.filter(portal).select_related("interval", "crontab", "solar", "clocked").order_by("name")
+        PeriodicTask.objects.filter(_portal_tasks())
+        .select_related("interval", "crontab", "solar", "clocked")
+        .order_by("name")
     )
+
+
+def interval_minutes(task: PeriodicTask) -> float | None:
+    """How many minutes apart an interval schedule runs; ``None`` for any other kind of schedule."""
+    if task.interval is None:
+        return None
+    return task.interval.every * PERIOD_SECONDS[task.interval.period] / 60
+
+
+def _crontab_values(current: CrontabSchedule | None, given: dict[str, str | None]) -> dict[str, str]:
+    """The crontab fields after the change: those given, the others from the current crontab (``*`` for the
+    day of the week); minute and hour are required when the schedule is not a crontab yet."""
+    values: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for name, validator in CRONTAB_VALIDATORS.items():
+        value = given.get(name)
+        if value is None:
+            value = getattr(current, name) if current is not None else ("*" if name == "day_of_week" else None)
+        value = (value or "").strip()
+        if not value:
+            errors[name] = ["Required when the schedule becomes a crontab."]
+            continue
+        try:
+            validator(value)
+        except ValidationError as error:
+            errors[name] = error.messages
+        values[name] = value
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def schedule_update(
+    *,
+    actor: User,
+    task: PeriodicTask,
+    enabled: bool | None = None,
+    every_minutes: int | None = None,
+    minute: str | None = None,
+    hour: str | None = None,
+    day_of_week: str | None = None,
+) -> PeriodicTask:
+    """Change a portal schedule: pause or resume it, and run it every ``every_minutes`` or at a crontab.
+
+    Either an interval or crontab fields, not both; crontab fields not given keep their current value. The
+    schedule's other kinds (solar, clocked) are cleared when its timing changes. Beat's database scheduler picks
+    the change up on its next tick; it is logged, and the row's ``date_changed`` records when.
+    """
+    _check(actor)
+    crontab_given = {"minute": minute, "hour": hour, "day_of_week": day_of_week}
+    wants_crontab = any(value is not None for value in crontab_given.values())
+    if every_minutes is not None and wants_crontab:
+        raise ValidationError("Give either an interval (every_minutes) or crontab fields, not both.")
+    if enabled is None and every_minutes is None and not wants_crontab:
+        raise ValidationError("Give at least one change: enabled, every_minutes or crontab fields.")
+    if every_minutes is not None and (isinstance(every_minutes, bool) or every_minutes < 1):
+        raise ValidationError({"every_minutes": ["Run at most once a minute: give a whole number of 1 or more."]})
+    with transaction.atomic():
+        locked = PeriodicTask.objects.select_for_update().filter(_portal_tasks(), pk=task.pk).first()
+        if locked is None:
+            raise PermissionDenied("Only the portal's own schedules can be changed here.")
+        before = str(locked.scheduler)
+        fields = ["date_changed"]
+        if enabled is not None:
+            locked.enabled = enabled
+            fields.append("enabled")
+        if every_minutes is not None or wants_crontab:
+            current = locked.crontab
+            locked.interval = locked.crontab = locked.solar = locked.clocked = None
+            if every_minutes is not None:
+                locked.interval, _ = IntervalSchedule.objects.get_or_create(
+                    every=every_minutes, period=IntervalSchedule.MINUTES
+                )
+            else:
+                locked.crontab, _ = CrontabSchedule.objects.get_or_create(
+                    **_crontab_values(current, crontab_given),
+                    day_of_month=current.day_of_month if current else "*",
+                    month_of_year=current.month_of_year if current else "*",
+                    timezone=current.timezone if current else settings.CELERY_TIMEZONE,
+                )
+            fields += ["interval", "crontab", "solar", "clocked"]
+        locked.save(update_fields=fields)
+    logger.info(
+        "Schedule %r changed by %s: %s (was %s), %s",
+        locked.name,
+        actor.username,
+        locked.scheduler,
+        before,
+        "enabled" if locked.enabled else "paused",
+    )
+    return locked
 
 
 def periodic_task_set_enabled(*, actor: User, task: PeriodicTask, enabled: bool) -> PeriodicTask:

@@ -13,5 +13,6 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_detail, name="run"),
     path("compare/", views.compare, name="compare"),
     path("schedules/", views.schedules, name="schedules"),
+    path("schedules/<int:pk>/edit/", views.schedule_edit, name="schedule-edit"),
     path("schedules/<int:pk>/<slug:step>/", views.schedule_step, name="schedule-step"),
 ]

@@ -24,7 +24,7 @@ from audits import scheduling, selectors, services
 from audits.choices import AuditKind
 from audits.fairness import RATE_METRICS
 from audits.filtersets import AuditRunFilterSet
-from audits.forms import CompareForm, EvaluationUploadForm
+from audits.forms import CompareForm, EvaluationUploadForm, ScheduleForm
 from audits.models import AuditRun
 from inventory.forms import add_service_errors
 from inventory.models import RegisteredModel
@@ -228,6 +228,41 @@ def schedules(request: HttpRequest) -> HttpResponse:
     """The portal's beat schedules, for Risk Officers: pause, resume or run one now."""
     tasks = scheduling.periodic_task_queryset(user=signed_in(request))
     return render(request, "audits/schedules.html", {"tasks": tasks})
+
+
+def _schedule_initial(task: Any) -> dict[str, Any]:
+    """The form's values for the schedule as it is now."""
+    minutes = scheduling.interval_minutes(task)
+    crontab = task.crontab
+    return {
+        "enabled": task.enabled,
+        "kind": "interval" if task.interval is not None else "crontab",
+        "every_minutes": int(minutes) if minutes is not None and minutes >= 1 else None,
+        "minute": crontab.minute if crontab else "",
+        "hour": crontab.hour if crontab else "",
+        "day_of_week": crontab.day_of_week if crontab else "*",
+    }
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a schedule's timing, or pause or resume it (Risk Officers)."""
+    user = signed_in(request)
+    task = get_object_or_404(scheduling.periodic_task_queryset(user=user), pk=pk)
+    if request.method != "POST":
+        form = ScheduleForm(initial=_schedule_initial(task))
+        return render(request, "audits/schedule_form.html", {"task": task, "form": form})
+    form = ScheduleForm(request.POST)
+    if form.is_valid():
+        try:
+            scheduling.schedule_update(actor=user, task=task, **form.changes())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"“{task.name}” changed.")
+            return redirect("audits:schedules")
+    return render(request, "audits/schedule_form.html", {"task": task, "form": form}, status=400)
 
 
 SCHEDULE_STEPS = {"pause", "resume", "run"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework.routers import BaseRouter
 
 from audits.api.compliance import ComplianceStatusViewSet, ComplianceSweepViewSet
+from audits.api.schedules import ScheduleViewSet
 from audits.api.views import AuditRunViewSet, EvaluationDatasetViewSet
 
 
@@ -14,3 +15,4 @@ def register(router: BaseRouter) -> None:
     router.register("audit-runs", AuditRunViewSet, basename="auditrun")
     router.register("compliance-sweeps", ComplianceSweepViewSet, basename="compliancesweep")
     router.register("compliance-status", ComplianceStatusViewSet, basename="compliancestatus")
+    router.register("schedules", ScheduleViewSet, basename="schedule")

@@ -39,11 +39,12 @@ def german_csv() -> bytes:
 
 
 def bias_schedule() -> Any:
-    """The daily bias-audit schedule as beat installs it from settings (CELERY_BEAT_SCHEDULE)."""
+    """A daily, interval-based schedule of the due-bias-audits task, apart from the installed defaults (which
+    are crontab-based), so the tests start from a known timing."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     interval, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.DAYS)
     task, _ = PeriodicTask.objects.get_or_create(
-        name="audits-due-bias-audits", defaults={"task": "audits.tasks.request_due_bias_audits", "interval": interval}
+        name="test-due-bias-audits", defaults={"task": "audits.tasks.request_due_bias_audits", "interval": interval}
     )
     return task
