@@ -16,6 +16,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k health -x"`.
 PYTEST_ARGS ?=
+# Benchmark size: `make bench SIZE=small` (100,000 rows, 2,000 models) or full (1,000,000 rows; 100,000 models on
+# PostgreSQL). Extra arguments for `python -m bench`, e.g. BENCH_ARGS="--skip-sweep".
+SIZE ?= full
+BENCH_ARGS ?=
 # Debian packages the test suite uses: Chromium for the browser tests.
 SYSTEM_PACKAGES := chromium fonts-dejavu-core
 
@@ -30,13 +34,14 @@ LINT_ENV := DEBUG=1 DATABASE_URL=sqlite:///:memory:
 LINT_MANAGE := $(LINT_ENV) $(VENV)/bin/python manage.py
 PYTEST := DEBUG=1 $(VENV)/bin/pytest
 
-.PHONY: help demo run test test-sqlite lint install system-packages clean
+.PHONY: help demo run test test-sqlite lint install system-packages clean bench
 
 help:
 	@echo "make demo         install, create and seed the demo database, serve http://$(HOST):$(PORT)/ with worker and beat"
 	@echo "make test         install, lint, run the whole test suite (honours DATABASE_URL, REDIS_URL, REQUIRE_SERVICES)"
 	@echo "make test-sqlite  the test suite again on the embedded SQLite database, whatever DATABASE_URL says"
 	@echo "make lint         ruff, mypy, Django's checks, migrations up to date, compose file valid"
+	@echo "make bench        time the bias audit (vs fairlearn and a bare count) and the compliance sweep (SIZE=small|full)"
 	@echo "make run          serve like 'make demo' without seeding"
 	@echo "make clean        remove the virtualenv, tools, caches, queues and logs (keeps var/portal.sqlite3)"
 
@@ -83,6 +88,10 @@ demo: install
 run: install
 	$(MANAGE) migrate --noinput
 	HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) scripts/serve.sh
+
+# Timings, never assertions: prints a table and writes var/bench/<timestamp>.json (docs/benchmarks.md).
+bench: install
+	DEBUG=1 $(VENV)/bin/python -m bench --size $(SIZE) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var/celery var/run var/log var/staticfiles .mypy_cache .ruff_cache .pytest_cache
