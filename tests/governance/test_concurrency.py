@@ -13,12 +13,12 @@ from governance.services import workflow
 from inventory.choices import VersionState
 from tests.factories import ModelVersionFactory
 from tests.governance.conftest import TIER_3_ANSWERS, approve_tier
+from tests.markers import postgresql_only
 
 
+@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_decisions_cannot_both_succeed(personas, second_risk_officer):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL; this runs in the PostgreSQL pass of the suite")
     approve_tier(personas.model_b, TIER_3_ANSWERS, personas.owner_b, personas.risk_officer)
     version = ModelVersionFactory(model=personas.model_b, version="1.0.0", actor=personas.owner_b)
     workflow.version_submit(actor=personas.owner_b, version=version)

@@ -13,6 +13,7 @@ from django.db import DatabaseError, connection, transaction
 from governance.choices import EventType
 from governance.ledger import GENESIS_HASH, canonical_json, event_hash, ledger_append, verify_ledger
 from governance.models import GovernanceEvent, LedgerHead
+from tests.markers import postgresql_only
 
 pytestmark = pytest.mark.django_db
 
@@ -146,9 +147,8 @@ def test_rehashed_row_breaks_the_next_link(personas):
     assert not result.intact and result.first_broken_seq == events[2].seq
 
 
+@postgresql_only
 def test_postgresql_refuses_update_and_delete(personas):
-    if connection.vendor != "postgresql":
-        pytest.skip("the append-only trigger exists on PostgreSQL; this runs in the PostgreSQL pass of the suite")
     events = append_events(personas.risk_officer, personas.model_a, count=1)
     for statement in (
         "UPDATE governance_governanceevent SET summary = 'x' WHERE seq = %s",
@@ -159,10 +159,9 @@ def test_postgresql_refuses_update_and_delete(personas):
     assert verify_ledger().intact
 
 
+@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_appends_form_one_chain(personas):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL; this runs in the PostgreSQL pass of the suite")
     errors = []
     barrier = threading.Barrier(4)
 

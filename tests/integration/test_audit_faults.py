@@ -44,8 +44,9 @@ from tests.audits.conftest import GERMAN_MAPPING, GERMAN_PREDICTIONS, upload
 from tests.factories import ModelVersionFactory
 from tests.governance.conftest import TIER_1_ANSWERS, approve_tier
 from tests.integration.embedded import log_tails, stop, wait_until
+from tests.markers import postgresql_only
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, postgresql_only]
 
 # Each wait ends as soon as its condition holds; together they keep a test well under a minute.
 WAIT_SECONDS = 40
@@ -60,8 +61,6 @@ AUDIT_TASK = "audits.tasks.run_bias_audit"
 @pytest.fixture
 def postgres_url(transactional_db: Any) -> str:
     """The test database as a ``DATABASE_URL``: committed rows are what the worker subprocesses see."""
-    if connection.vendor != "postgresql":
-        pytest.skip("worker subprocesses need the PostgreSQL test database; SQLite's in-memory one is not shared")
     db = settings.DATABASES["default"]
     credentials = quote(db["USER"] or "", safe="")
     if db["PASSWORD"]:
