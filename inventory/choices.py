@@ -80,3 +80,34 @@ class DependencyKind(models.TextChoices):
     COMPONENT = "component", "Component (ensemble, challenger, sub-model)"
     FALLBACK = "fallback", "Fallback when unavailable"
     BENCHMARK = "benchmark", "Benchmark / challenger"
+
+
+class ArtifactKind(models.TextChoices):
+    """DevOps and MLOps evidence attached to a model version. Each kind has its own identity and format rules."""
+
+    GIT_COMMIT = "git_commit", "Git commit"
+    PULL_REQUEST = "pull_request", "Pull request"
+    CI_RUN = "ci_run", "CI pipeline run"
+    CONTAINER_IMAGE = "container_image", "Container image"
+    DEPLOYMENT = "deployment", "Deployment"
+    EXPERIMENT_RUN = "experiment_run", "Experiment run"
+    DATASET_VERSION = "dataset_version", "Dataset version"
+    MODEL_FILE = "model_file", "Model file"
+    DOCUMENT = "document", "Document"
+
+
+class DeploymentStatus(models.TextChoices):
+    """What a pipeline reports happened when it deployed a version to an environment."""
+
+    SUCCEEDED = "succeeded", "Running"
+    FAILED = "failed", "Failed"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+    DECOMMISSIONED = "decommissioned", "Decommissioned"
+
+
+class ExternalModelStatus(models.TextChoices):
+    """Triage state of a model found in an external registry (MLflow)."""
+
+    UNREGISTERED = "unregistered", "Not in the inventory"
+    LINKED = "linked", "Linked to an inventory model"
+    IGNORED = "ignored", "Ignored (not a governed model)"

@@ -16,9 +16,12 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from core.history import PortalHistoricalRecords
 from core.models import TimeStampedModel
 from inventory.choices import (
+    ArtifactKind,
     DataSensitivity,
     DependencyKind,
+    DeploymentStatus,
     EUAIActCategory,
+    ExternalModelStatus,
     LifecycleStage,
     ModelType,
     RiskTier,
@@ -27,6 +30,7 @@ from inventory.choices import (
 from inventory.validators import (
     LONG_TEXT_MAX,
     validate_digest,
+    validate_environment,
     validate_key_prefix,
     validate_model_key,
     validate_tag,
@@ -274,3 +278,124 @@ class ModelDependency(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.upstream.key} → {self.downstream.key}"
+
+
+class Artifact(TimeStampedModel):
+    """A piece of DevOps or MLOps evidence behind a model version: a commit, a CI run, an image, a dataset...
+
+    ``identity`` is the kind's natural key in canonical form (a commit is ``repository@sha``, an image its
+    digest, an experiment run ``tracking_uri#run_id``), computed by the ingestion service. A version holds at
+    most one artifact per kind and identity, so a pipeline that reports the same thing twice updates the
+    record instead of duplicating it. Kind-specific fields (repository, run id, triggering actor, metrics...)
+    live in ``metadata``; ``uri`` and ``digest`` are the two every kind may have and lineage queries use.
+    """
+
+    permission_parent = "version"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="artifacts")
+    kind = models.CharField(max_length=30, choices=ArtifactKind.choices)
+    identity = models.CharField(max_length=600)
+    name = models.CharField(max_length=300, blank=True, help_text="Short label shown in lineage views.")
+    uri = models.CharField(max_length=2000, blank=True)
+    digest = models.CharField(max_length=71, blank=True, validators=[validate_digest])
+    metadata: models.JSONField[Any, Any] = models.JSONField(default=dict, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    history = PortalHistoricalRecords()
+
+    class Meta:
+        ordering = ["version", "kind", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "kind", "identity"], name="artifact_unique_identity"),
+        ]
+        indexes = [
+            # "Which versions were built into this image / trained on this dataset?"
+            models.Index(fields=["digest"], name="artifact_digest_idx", condition=~Q(digest="")),
+            models.Index(fields=["kind", "identity"], name="artifact_kind_identity_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name or self.identity}"
+
+
+class Deployment(TimeStampedModel):
+    """What a pipeline reports it deployed: a version's artifact, by digest, to an environment and target.
+
+    ``matches_approval`` is fixed when the report arrives: whether the deployed digest is the one approved for
+    the version. Reports are idempotent on the pipeline's own ``external_id`` when it sends one.
+    """
+
+    permission_parent = "version"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="deployments")
+    environment = models.CharField(max_length=50, validators=[validate_environment])
+    target = models.CharField(max_length=300, blank=True, help_text="Cluster, namespace, endpoint or host.")
+    digest = models.CharField(max_length=71, validators=[validate_digest])
+    status = models.CharField(max_length=20, choices=DeploymentStatus.choices, default=DeploymentStatus.SUCCEEDED)
+    deployed_at = models.DateTimeField()
+    external_id = models.CharField(max_length=200, blank=True, help_text="The pipeline's own deployment id.")
+    matches_approval = models.BooleanField(default=False)
+    decision_id = models.CharField(
+        max_length=64, blank=True, help_text="Id of the gate decision the pipeline cited, if any."
+    )
+    metadata: models.JSONField[Any, Any] = models.JSONField(default=dict, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    history = PortalHistoricalRecords()
+
+    class Meta:
+        ordering = ["-deployed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "environment", "external_id"],
+                condition=~Q(external_id=""),
+                name="deployment_unique_external_id",
+            ),
+        ]
+        indexes = [
+            # "What runs where": the latest deployment per environment of a model's versions.
+            models.Index(fields=["version", "environment", "-deployed_at"], name="deployment_version_env_idx"),
+            models.Index(fields=["environment", "-deployed_at"], name="deployment_env_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} to {self.environment}"
+
+
+class ExternalRegistryModel(TimeStampedModel):
+    """A model found in an external registry (an MLflow tracking server), kept for triage and re-sync.
+
+    Linked entries feed versions and artifacts into ``registered_model``; unregistered ones wait for a Risk
+    Officer to register or ignore them. Entries are never deleted by a sync, so a model that disappears from
+    MLflow stays visible with its ``last_seen_at``.
+    """
+
+    source = models.CharField(max_length=20, default="mlflow")
+    tracking_uri = models.CharField(max_length=500)
+    name = models.CharField(max_length=500)
+    description = models.TextField(blank=True)
+    tags: models.JSONField[Any, Any] = models.JSONField(default=dict, blank=True)
+    latest_versions: models.JSONField[Any, Any] = models.JSONField(default=list, blank=True)
+    owner_hint = models.CharField(max_length=200, blank=True, help_text="Owner named by the registry's tags.")
+    status = models.CharField(
+        max_length=20, choices=ExternalModelStatus.choices, default=ExternalModelStatus.UNREGISTERED
+    )
+    registered_model = models.ForeignKey(
+        RegisteredModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="external_records"
+    )
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["source", "tracking_uri", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "tracking_uri", "name"], name="external_model_unique"),
+        ]
+        indexes = [models.Index(fields=["status"], name="external_model_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.name}"

@@ -33,3 +33,12 @@ validate_digest = RegexValidator(DIGEST_PATTERN, "A digest is 'sha256:' followed
 
 # Long enough for any honest description, short enough that a paste of a data file is refused.
 LONG_TEXT_MAX = 10_000
+
+GIT_SHA_PATTERN = r"^[0-9a-f]{40}$"
+validate_git_sha = RegexValidator(GIT_SHA_PATTERN, "A commit SHA is 40 lower-case hex digits.")
+
+ENVIRONMENT_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,49}$"
+validate_environment = RegexValidator(
+    ENVIRONMENT_PATTERN,
+    "An environment is 1-50 lower-case letters, digits, '.', '_' or '-', e.g. production or eu-west-prod.",
+)

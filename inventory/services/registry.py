@@ -1,5 +1,6 @@
-"""Writes to the inventory. Every change goes through here: validated, permission-checked, one transaction,
-object permissions granted, and one field-history record with the actor and the reason.
+"""The inventory registry: business units, registered models, versions, dependencies and reporting scopes.
+
+Every change goes through here: validated, permission-checked, one transaction, object permissions granted, and one field-history record with the actor and the reason.
 
 Services raise ``django.core.exceptions.ValidationError`` with per-field messages for bad input and
 ``PermissionDenied`` when the actor may not make the change; the web forms and the API turn those into their
