@@ -1,6 +1,7 @@
 """The inventory registry: business units, registered models, versions, dependencies and reporting scopes.
 
-Every change goes through here: validated, permission-checked, one transaction, object permissions granted, and one field-history record with the actor and the reason.
+Every change goes through here: validated, permission-checked, one transaction, object permissions granted,
+and one field-history record with the actor and the reason.
 
 Services raise ``django.core.exceptions.ValidationError`` with per-field messages for bad input and
 ``PermissionDenied`` when the actor may not make the change; the web forms and the API turn those into their
