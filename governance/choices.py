@@ -48,6 +48,7 @@ class FindingSource(models.TextChoices):
     APPROVAL_CONDITION = "approval_condition", "Condition of approval"
     AUDIT = "audit", "Audit"
     MONITORING = "monitoring", "Monitoring"
+    DEPLOYMENT = "deployment", "Deployment check"
     MANUAL = "manual", "Raised by hand"
 
 
@@ -97,6 +98,11 @@ class EventType(models.TextChoices):
     FINDING_REOPENED = "finding.reopened", "Finding reopened"
     AUDIT_PASSED = "audit.passed", "Audit passed"
     AUDIT_FAILED = "audit.failed", "Audit failed"
+    AUDIT_DATASET_STORED = "audit.dataset_stored", "Evaluation data stored"
+    AUDIT_SCHEDULE_CHANGED = "audit.schedule_changed", "Audit schedule changed"
+    DEPLOYMENT_ALLOWED = "deployment.allowed", "Deployment allowed by the gate"
+    DEPLOYMENT_DENIED = "deployment.denied", "Deployment denied by the gate"
+    DEPLOYMENT_REPORTED = "deployment.reported", "Deployment reported"
 
 
 class NotificationKind(models.TextChoices):
