@@ -5,18 +5,10 @@ from rest_framework.routers import DefaultRouter
 from audits.api.routes import register as register_audits
 from core.api.views import UserViewSet
 from governance.api.routes import register as register_governance
-from inventory.api.views import (
-    BusinessUnitViewSet,
-    ModelDependencyViewSet,
-    ModelVersionViewSet,
-    RegisteredModelViewSet,
-)
+from inventory.api.routes import register as register_inventory
 
 router = DefaultRouter()
-router.register("business-units", BusinessUnitViewSet, basename="businessunit")
-router.register("models", RegisteredModelViewSet, basename="registeredmodel")
-router.register("versions", ModelVersionViewSet, basename="modelversion")
-router.register("dependencies", ModelDependencyViewSet, basename="modeldependency")
+register_inventory(router)
 router.register("users", UserViewSet, basename="user")
 register_governance(router)
 register_audits(router)
