@@ -75,6 +75,12 @@ class VersionState(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+# States in which a version holds a valid approval (deployed versions were approved before they went out).
+APPROVAL_HOLDING_STATES = frozenset(
+    {VersionState.APPROVED, VersionState.APPROVED_WITH_CONDITIONS, VersionState.DEPLOYED}
+)
+
+
 class DependencyKind(models.TextChoices):
     INPUT = "input", "Output used as an input"
     COMPONENT = "component", "Component (ensemble, challenger, sub-model)"

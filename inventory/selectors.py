@@ -12,9 +12,32 @@ from django.http import Http404
 
 from core.models import User
 from core.permissions import restrict
-from inventory.models import BusinessUnit, ModelDependency, ModelVersion, RegisteredModel, Tag
+from inventory.choices import APPROVAL_HOLDING_STATES, ArtifactKind
+from inventory.models import Artifact, BusinessUnit, ModelDependency, ModelVersion, RegisteredModel, Tag
 
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
+
+# Artifact kinds whose digest names something that can be deployed.
+DEPLOYABLE_KINDS = (ArtifactKind.CONTAINER_IMAGE, ArtifactKind.MODEL_FILE)
+
+
+def approved_digests(version: ModelVersion) -> frozenset[str]:
+    """The digests a deployment of ``version`` may carry: what was approved, nothing added afterwards.
+
+    That is the version's own artifact digest plus the digests of its container images and model files
+    recorded before the approval. An image attached after the approval was never reviewed, so it is not
+    approved however it is named. A version that holds no approval has no approved digests.
+    """
+    if version.state not in APPROVAL_HOLDING_STATES or version.approved_by_id is None or version.approved_at is None:
+        return frozenset()
+    digests = set(
+        Artifact.objects.filter(version=version, kind__in=DEPLOYABLE_KINDS, created_at__lte=version.approved_at)
+        .exclude(digest="")
+        .values_list("digest", flat=True)
+    )
+    if version.artifact_digest:
+        digests.add(version.artifact_digest)
+    return frozenset(digests)
 
 
 def registered_model_queryset(*, user: Any, action: str = "view") -> QuerySet[RegisteredModel]:

@@ -9,139 +9,415 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inventory', '0001_initial'),
+        ("inventory", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalArtifact',
+            name="HistoricalArtifact",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('kind', models.CharField(choices=[('git_commit', 'Git commit'), ('pull_request', 'Pull request'), ('ci_run', 'CI pipeline run'), ('container_image', 'Container image'), ('deployment', 'Deployment'), ('experiment_run', 'Experiment run'), ('dataset_version', 'Dataset version'), ('model_file', 'Model file'), ('document', 'Document')], max_length=30)),
-                ('identity', models.CharField(max_length=600)),
-                ('name', models.CharField(blank=True, help_text='Short label shown in lineage views.', max_length=300)),
-                ('uri', models.CharField(blank=True, max_length=2000)),
-                ('digest', models.CharField(blank=True, max_length=71, validators=[django.core.validators.RegexValidator('^sha256:[0-9a-f]{64}$', "A digest is 'sha256:' followed by 64 lower-case hex digits.")])),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reported_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.modelversion')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("git_commit", "Git commit"),
+                            ("pull_request", "Pull request"),
+                            ("ci_run", "CI pipeline run"),
+                            ("container_image", "Container image"),
+                            ("deployment", "Deployment"),
+                            ("experiment_run", "Experiment run"),
+                            ("dataset_version", "Dataset version"),
+                            ("model_file", "Model file"),
+                            ("document", "Document"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("identity", models.CharField(max_length=600)),
+                ("name", models.CharField(blank=True, help_text="Short label shown in lineage views.", max_length=300)),
+                ("uri", models.CharField(blank=True, max_length=2000)),
+                (
+                    "digest",
+                    models.CharField(
+                        blank=True,
+                        max_length=71,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^sha256:[0-9a-f]{64}$", "A digest is 'sha256:' followed by 64 lower-case hex digits."
+                            )
+                        ],
+                    ),
+                ),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="inventory.modelversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical artifact',
-                'verbose_name_plural': 'historical artifacts',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical artifact",
+                "verbose_name_plural": "historical artifacts",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalDeployment',
+            name="HistoricalDeployment",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('environment', models.CharField(max_length=50, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9._-]{0,49}$', "An environment is 1-50 lower-case letters, digits, '.', '_' or '-', e.g. production or eu-west-prod.")])),
-                ('target', models.CharField(blank=True, help_text='Cluster, namespace, endpoint or host.', max_length=300)),
-                ('digest', models.CharField(max_length=71, validators=[django.core.validators.RegexValidator('^sha256:[0-9a-f]{64}$', "A digest is 'sha256:' followed by 64 lower-case hex digits.")])),
-                ('status', models.CharField(choices=[('succeeded', 'Running'), ('failed', 'Failed'), ('rolled_back', 'Rolled back'), ('decommissioned', 'Decommissioned')], default='succeeded', max_length=20)),
-                ('deployed_at', models.DateTimeField()),
-                ('external_id', models.CharField(blank=True, help_text="The pipeline's own deployment id.", max_length=200)),
-                ('matches_approval', models.BooleanField(default=False)),
-                ('decision_id', models.CharField(blank=True, help_text='Id of the gate decision the pipeline cited, if any.', max_length=64)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.TextField(null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reported_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.modelversion')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "environment",
+                    models.CharField(
+                        max_length=50,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9._-]{0,49}$",
+                                "An environment is 1-50 lower-case letters, digits, '.', '_' or '-', e.g. production or eu-west-prod.",
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(blank=True, help_text="Cluster, namespace, endpoint or host.", max_length=300),
+                ),
+                (
+                    "digest",
+                    models.CharField(
+                        max_length=71,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^sha256:[0-9a-f]{64}$", "A digest is 'sha256:' followed by 64 lower-case hex digits."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("succeeded", "Running"),
+                            ("failed", "Failed"),
+                            ("rolled_back", "Rolled back"),
+                            ("decommissioned", "Decommissioned"),
+                        ],
+                        default="succeeded",
+                        max_length=20,
+                    ),
+                ),
+                ("deployed_at", models.DateTimeField()),
+                (
+                    "external_id",
+                    models.CharField(blank=True, help_text="The pipeline's own deployment id.", max_length=200),
+                ),
+                ("matches_approval", models.BooleanField(default=False)),
+                (
+                    "decision_id",
+                    models.CharField(
+                        blank=True, help_text="Id of the gate decision the pipeline cited, if any.", max_length=64
+                    ),
+                ),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.TextField(null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="inventory.modelversion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical deployment',
-                'verbose_name_plural': 'historical deployments',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical deployment",
+                "verbose_name_plural": "historical deployments",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Artifact',
+            name="Artifact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('git_commit', 'Git commit'), ('pull_request', 'Pull request'), ('ci_run', 'CI pipeline run'), ('container_image', 'Container image'), ('deployment', 'Deployment'), ('experiment_run', 'Experiment run'), ('dataset_version', 'Dataset version'), ('model_file', 'Model file'), ('document', 'Document')], max_length=30)),
-                ('identity', models.CharField(max_length=600)),
-                ('name', models.CharField(blank=True, help_text='Short label shown in lineage views.', max_length=300)),
-                ('uri', models.CharField(blank=True, max_length=2000)),
-                ('digest', models.CharField(blank=True, max_length=71, validators=[django.core.validators.RegexValidator('^sha256:[0-9a-f]{64}$', "A digest is 'sha256:' followed by 64 lower-case hex digits.")])),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('reported_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='artifacts', to='inventory.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("git_commit", "Git commit"),
+                            ("pull_request", "Pull request"),
+                            ("ci_run", "CI pipeline run"),
+                            ("container_image", "Container image"),
+                            ("deployment", "Deployment"),
+                            ("experiment_run", "Experiment run"),
+                            ("dataset_version", "Dataset version"),
+                            ("model_file", "Model file"),
+                            ("document", "Document"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("identity", models.CharField(max_length=600)),
+                ("name", models.CharField(blank=True, help_text="Short label shown in lineage views.", max_length=300)),
+                ("uri", models.CharField(blank=True, max_length=2000)),
+                (
+                    "digest",
+                    models.CharField(
+                        blank=True,
+                        max_length=71,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^sha256:[0-9a-f]{64}$", "A digest is 'sha256:' followed by 64 lower-case hex digits."
+                            )
+                        ],
+                    ),
+                ),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                (
+                    "reported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="artifacts",
+                        to="inventory.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['version', 'kind', 'created_at'],
-                'indexes': [models.Index(condition=models.Q(('digest', ''), _negated=True), fields=['digest'], name='artifact_digest_idx'), models.Index(fields=['kind', 'identity'], name='artifact_kind_identity_idx')],
-                'constraints': [models.UniqueConstraint(fields=('version', 'kind', 'identity'), name='artifact_unique_identity')],
+                "ordering": ["version", "kind", "created_at"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("digest", ""), _negated=True), fields=["digest"], name="artifact_digest_idx"
+                    ),
+                    models.Index(fields=["kind", "identity"], name="artifact_kind_identity_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("version", "kind", "identity"), name="artifact_unique_identity")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Deployment',
+            name="Deployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('environment', models.CharField(max_length=50, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9._-]{0,49}$', "An environment is 1-50 lower-case letters, digits, '.', '_' or '-', e.g. production or eu-west-prod.")])),
-                ('target', models.CharField(blank=True, help_text='Cluster, namespace, endpoint or host.', max_length=300)),
-                ('digest', models.CharField(max_length=71, validators=[django.core.validators.RegexValidator('^sha256:[0-9a-f]{64}$', "A digest is 'sha256:' followed by 64 lower-case hex digits.")])),
-                ('status', models.CharField(choices=[('succeeded', 'Running'), ('failed', 'Failed'), ('rolled_back', 'Rolled back'), ('decommissioned', 'Decommissioned')], default='succeeded', max_length=20)),
-                ('deployed_at', models.DateTimeField()),
-                ('external_id', models.CharField(blank=True, help_text="The pipeline's own deployment id.", max_length=200)),
-                ('matches_approval', models.BooleanField(default=False)),
-                ('decision_id', models.CharField(blank=True, help_text='Id of the gate decision the pipeline cited, if any.', max_length=64)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('reported_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deployments', to='inventory.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "environment",
+                    models.CharField(
+                        max_length=50,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9._-]{0,49}$",
+                                "An environment is 1-50 lower-case letters, digits, '.', '_' or '-', e.g. production or eu-west-prod.",
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(blank=True, help_text="Cluster, namespace, endpoint or host.", max_length=300),
+                ),
+                (
+                    "digest",
+                    models.CharField(
+                        max_length=71,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^sha256:[0-9a-f]{64}$", "A digest is 'sha256:' followed by 64 lower-case hex digits."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("succeeded", "Running"),
+                            ("failed", "Failed"),
+                            ("rolled_back", "Rolled back"),
+                            ("decommissioned", "Decommissioned"),
+                        ],
+                        default="succeeded",
+                        max_length=20,
+                    ),
+                ),
+                ("deployed_at", models.DateTimeField()),
+                (
+                    "external_id",
+                    models.CharField(blank=True, help_text="The pipeline's own deployment id.", max_length=200),
+                ),
+                ("matches_approval", models.BooleanField(default=False)),
+                (
+                    "decision_id",
+                    models.CharField(
+                        blank=True, help_text="Id of the gate decision the pipeline cited, if any.", max_length=64
+                    ),
+                ),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                (
+                    "reported_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deployments",
+                        to="inventory.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-deployed_at', '-id'],
-                'indexes': [models.Index(fields=['version', 'environment', '-deployed_at'], name='deployment_version_env_idx'), models.Index(fields=['environment', '-deployed_at'], name='deployment_env_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('version', 'environment', 'external_id'), name='deployment_unique_external_id')],
+                "ordering": ["-deployed_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["version", "environment", "-deployed_at"], name="deployment_version_env_idx"),
+                    models.Index(fields=["environment", "-deployed_at"], name="deployment_env_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("external_id", ""), _negated=True),
+                        fields=("version", "environment", "external_id"),
+                        name="deployment_unique_external_id",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ExternalRegistryModel',
+            name="ExternalRegistryModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source', models.CharField(default='mlflow', max_length=20)),
-                ('tracking_uri', models.CharField(max_length=500)),
-                ('name', models.CharField(max_length=500)),
-                ('description', models.TextField(blank=True)),
-                ('tags', models.JSONField(blank=True, default=dict)),
-                ('latest_versions', models.JSONField(blank=True, default=list)),
-                ('owner_hint', models.CharField(blank=True, help_text="Owner named by the registry's tags.", max_length=200)),
-                ('status', models.CharField(choices=[('unregistered', 'Not in the inventory'), ('linked', 'Linked to an inventory model'), ('ignored', 'Ignored (not a governed model)')], default='unregistered', max_length=20)),
-                ('first_seen_at', models.DateTimeField()),
-                ('last_seen_at', models.DateTimeField()),
-                ('registered_model', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='external_records', to='inventory.registeredmodel')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("source", models.CharField(default="mlflow", max_length=20)),
+                ("tracking_uri", models.CharField(max_length=500)),
+                ("name", models.CharField(max_length=500)),
+                ("description", models.TextField(blank=True)),
+                ("tags", models.JSONField(blank=True, default=dict)),
+                ("latest_versions", models.JSONField(blank=True, default=list)),
+                (
+                    "owner_hint",
+                    models.CharField(blank=True, help_text="Owner named by the registry's tags.", max_length=200),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("unregistered", "Not in the inventory"),
+                            ("linked", "Linked to an inventory model"),
+                            ("ignored", "Ignored (not a governed model)"),
+                        ],
+                        default="unregistered",
+                        max_length=20,
+                    ),
+                ),
+                ("first_seen_at", models.DateTimeField()),
+                ("last_seen_at", models.DateTimeField()),
+                (
+                    "registered_model",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="external_records",
+                        to="inventory.registeredmodel",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['source', 'tracking_uri', 'name'],
-                'indexes': [models.Index(fields=['status'], name='external_model_status_idx')],
-                'constraints': [models.UniqueConstraint(fields=('source', 'tracking_uri', 'name'), name='external_model_unique')],
+                "ordering": ["source", "tracking_uri", "name"],
+                "indexes": [models.Index(fields=["status"], name="external_model_status_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("source", "tracking_uri", "name"), name="external_model_unique")
+                ],
             },
         ),
     ]
