@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 SIZE ?= full
 BENCH_ARGS ?=
 # Debian packages the test suite uses: Chromium for the browser tests.
-SYSTEM_PACKAGES := chromium fonts-dejavu-core
+SYSTEM_PACKAGES := chromium fonts-dejavu-core poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0
 
 # uv must use the machine's Python, never download one, and copy rather than hard-link across filesystems.
 export UV_PYTHON_DOWNLOADS := never
