@@ -103,6 +103,7 @@ class EventType(models.TextChoices):
     DEPLOYMENT_ALLOWED = "deployment.allowed", "Deployment allowed by the gate"
     DEPLOYMENT_DENIED = "deployment.denied", "Deployment denied by the gate"
     DEPLOYMENT_REPORTED = "deployment.reported", "Deployment reported"
+    REPORT_EXPORTED = "report.exported", "Report exported"
 
 
 class NotificationKind(models.TextChoices):
