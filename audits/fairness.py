@@ -35,6 +35,8 @@ DISPARITIES = (
     "equal_opportunity_difference",
 )
 GROUP_SEPARATOR = " × "
+# Group codes combine the features as one int64 number; beyond this their product would overflow.
+MAX_GROUP_SPACE = 2**62
 
 
 class FairnessInputError(ValueError):
@@ -86,6 +88,9 @@ def _binary(name: str, values: Any) -> np.ndarray:
     array = np.asarray(values)
     if array.ndim != 1:
         raise FairnessInputError(f"{name} must be one column")
+    # Integer and boolean columns (what read_table hands on) are checked by their range: two passes, no sort.
+    if array.dtype.kind in "biu" and (len(array) == 0 or (array.min() >= 0 and array.max() <= 1)):
+        return array.astype(np.int64, copy=False)
     if pd.isna(array).any():
         raise FairnessInputError(f"{name} has missing values")
     unique = set(np.unique(array).tolist())
@@ -95,24 +100,71 @@ def _binary(name: str, values: Any) -> np.ndarray:
     return array.astype(np.int64)
 
 
+def _feature_codes(feature: str, values: Any, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """A code per row and the group names (as text, sorted) of one sensitive feature.
+
+    Values are hashed as they are (categorical columns give their codes at no cost) and only the distinct values
+    are turned into text: values with the same text (``1`` and ``"1"``) are one group, as in a CSV.
+    """
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.array
+    if isinstance(values, pd.Categorical):
+        raw_codes, uniques = np.asarray(values.codes, dtype=np.int64), np.asarray(values.categories, dtype=object)
+    else:
+        if not isinstance(values, pd.Series | pd.Index | np.ndarray | pd.api.extensions.ExtensionArray):
+            values = np.asarray(values, dtype=object)
+        if getattr(values, "ndim", 1) != 1:
+            raise FairnessInputError(f"sensitive feature {feature!r} must be one column")
+        raw_codes, uniques = pd.factorize(values)
+        uniques = np.asarray(uniques, dtype=object)
+    if len(raw_codes) != length:
+        raise FairnessInputError(f"sensitive feature {feature!r} has {len(raw_codes)} rows, expected {length}")
+    # factorize marks None, NaN and NaT with -1.
+    if length and raw_codes.min() < 0:
+        raise FairnessInputError(f"sensitive feature {feature!r} has missing values")
+    if values.dtype.kind not in "iub" and not all(isinstance(value, str) for value in uniques):
+        # Hashing merged values that are equal but read differently (True and 1, 1 and 1.0, 0.0 and -0.0):
+        # group by their text instead. Strings (all that read_table hands on) never take this path.
+        raw_codes, uniques = pd.factorize(np.asarray(values, dtype=object).astype(str))
+        uniques = np.asarray(uniques, dtype=object)
+    names, merged = np.unique(np.array([str(value) for value in uniques], dtype=object), return_inverse=True)
+    return merged.astype(np.int64)[raw_codes], names
+
+
 def group_codes(sensitive: Mapping[str, Any], length: int) -> tuple[np.ndarray, list[str]]:
-    """An integer group code per row and the group names; several features give intersectional groups."""
+    """An integer group code per row and the group names; several features give intersectional groups.
+
+    Features are combined arithmetically (mixed-radix codes over the features' sorted names), then renumbered
+    densely over the groups that occur, in name order.
+    """
     if not sensitive:
         raise FairnessInputError("give at least one sensitive feature")
     codes = np.zeros(length, dtype=np.int64)
-    names: list[tuple[str, ...]] = [()]
+    feature_names: list[np.ndarray] = []
+    total = 1
     for feature, values in sensitive.items():
-        column = pd.Series(values)
-        if len(column) != length:
-            raise FairnessInputError(f"sensitive feature {feature!r} has {len(column)} rows, expected {length}")
-        if column.isna().any():
-            raise FairnessInputError(f"sensitive feature {feature!r} has missing values")
-        feature_codes, uniques = pd.factorize(column.astype(str), sort=True)
-        codes = codes * len(uniques) + feature_codes
-        names = [(*prefix, str(value)) for prefix in names for value in uniques]
-    # Keep only groups that occur, renumbered densely in name order.
-    present, dense = np.unique(codes, return_inverse=True)
-    return dense.astype(np.int64), [GROUP_SEPARATOR.join(names[code]) for code in present]
+        feature_codes, names = _feature_codes(feature, values, length)
+        total *= max(len(names), 1)
+        if total >= MAX_GROUP_SPACE:
+            raise FairnessInputError("the sensitive features have too many combinations of values to audit")
+        codes = feature_codes if not feature_names else codes * len(names) + feature_codes
+        feature_names.append(names)
+    sizes = tuple(len(names) for names in feature_names)
+    if total <= max(length, 1 << 16):
+        # A count over the code space finds the groups present without sorting the rows.
+        present = np.flatnonzero(np.bincount(codes, minlength=total))
+        lookup = np.zeros(total, dtype=np.int64)
+        lookup[present] = np.arange(len(present))
+        dense = lookup[codes]
+    else:
+        # Too many combinations to count over (many features of many values): sort instead.
+        present, dense = np.unique(codes, return_inverse=True)
+    parts = np.unravel_index(present, sizes)
+    labels = [
+        GROUP_SEPARATOR.join(str(feature_names[index][part[position]]) for index, part in enumerate(parts))
+        for position in range(len(present))
+    ]
+    return dense.astype(np.int64, copy=False), labels
 
 
 def confusion_counts(y_true: Any, y_pred: Any, sensitive: Mapping[str, Any]) -> ConfusionCounts:

@@ -24,12 +24,21 @@ class VersionChoiceField(forms.ModelChoiceField):
 
 
 class EvaluationUploadForm(forms.Form):
-    """A CSV of labelled predictions for one version, with the columns to read."""
+    """A CSV or Parquet file of labelled predictions for one version (uploaded or by URL), with the columns to read."""
 
     version = VersionChoiceField(queryset=ModelVersion.objects.none(), empty_label=None)
     name = forms.CharField(max_length=200, help_text="For example “test split 2024-Q4”.")
     file = forms.FileField(
-        label="Evaluation data", help_text="CSV (UTF-8, comma-separated, one header row) or Parquet."
+        label="Evaluation data",
+        required=False,
+        help_text="CSV (UTF-8, comma-separated, one header row) or Parquet.",
+    )
+    reference_url = forms.CharField(
+        label="Or its URL",
+        max_length=1000,
+        required=False,
+        help_text="Instead of uploading: an http(s) address the operator allows; it is fetched again, and its hash "
+        "checked, at every audit.",
     )
     label = forms.CharField(label="True label column", max_length=200)
     prediction = forms.CharField(
@@ -46,6 +55,22 @@ class EvaluationUploadForm(forms.Form):
     def __init__(self, *args: Any, versions: QuerySet[ModelVersion], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["version"].queryset = versions  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any] | None:
+        """One source of data: a file or a URL (whether the URL is allowed is the service's decision)."""
+        data = super().clean()
+        has_file, has_url = bool(self.cleaned_data.get("file")), bool(self.cleaned_data.get("reference_url"))
+        if has_file == has_url and "file" not in self.errors:
+            self.add_error(
+                "file", "Upload a file or give its URL, not both." if has_file else "Upload a file or give its URL."
+            )
+        return data
+
+    def source(self) -> dict[str, Any]:
+        """The service's keyword argument for where the data comes from."""
+        if self.cleaned_data["file"]:
+            return {"upload": self.cleaned_data["file"]}
+        return {"reference_url": self.cleaned_data["reference_url"]}
 
     def mapping(self) -> dict[str, Any]:
         """The column mapping as the service takes it: only what was filled in."""

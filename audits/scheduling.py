@@ -8,7 +8,8 @@ per model and day, so running the schedule twice on a day queues nothing new.
 
 The schedules themselves are django-celery-beat ``PeriodicTask`` rows read by beat's database scheduler; Risk
 Officers (who set the tier policies) see them, change their timing, pause and resume them, and start a run at
-once. A change is kept in the ``PeriodicTask`` row itself (its ``date_changed``) and in the application log.
+once. A change of timing, a pause and a resume are governance facts: each writes an ``audit.schedule_changed``
+ledger event (before and after) in the transaction that changes the ``PeriodicTask`` row.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from audits.choices import AuditKind, RunStatus
 from audits.models import AuditRun, EvaluationDataset
 from audits.services import bias_audit_request
 from core.models import User
+from governance.choices import EventType
+from governance.ledger import ledger_append
 from governance.models import TierPolicy
 from inventory.choices import VersionState
 from inventory.models import ModelVersion, RegisteredModel
@@ -221,7 +224,8 @@ def schedule_update(
 
     Either an interval or crontab fields, not both; crontab fields not given keep their current value. The
     schedule's other kinds (solar, clocked) are cleared when its timing changes. Beat's database scheduler picks
-    the change up on its next tick; it is logged, and the row's ``date_changed`` records when.
+    the change up on its next tick; the change (timing and state before and after) goes to the ledger in the same
+    transaction.
     """
     _check(actor)
     crontab_given = {"minute": minute, "hour": hour, "day_of_week": day_of_week}
@@ -236,7 +240,7 @@ def schedule_update(
         locked = PeriodicTask.objects.select_for_update().filter(_portal_tasks(), pk=task.pk).first()
         if locked is None:
             raise PermissionDenied("Only the portal's own schedules can be changed here.")
-        before = str(locked.scheduler)
+        before = {"schedule": str(locked.scheduler), "enabled": locked.enabled}
         fields = ["date_changed"]
         if enabled is not None:
             locked.enabled = enabled
@@ -257,24 +261,33 @@ def schedule_update(
                 )
             fields += ["interval", "crontab", "solar", "clocked"]
         locked.save(update_fields=fields)
-    logger.info(
-        "Schedule %r changed by %s: %s (was %s), %s",
-        locked.name,
-        actor.username,
-        locked.scheduler,
-        before,
-        "enabled" if locked.enabled else "paused",
-    )
+        after = {"schedule": str(locked.scheduler), "enabled": locked.enabled}
+        # Pausing a paused schedule changes nothing: the ledger records facts, not clicks.
+        if after != before:
+            ledger_append(
+                event_type=EventType.AUDIT_SCHEDULE_CHANGED,
+                actor=actor,
+                subject=locked,
+                summary=f"Schedule “{locked.name}” {_describe_change(before, after)}",
+                payload={"name": locked.name, "task": locked.task, "before": before, "after": after},
+            )
+    logger.info("Schedule %r changed by %s: %s", locked.name, actor.username, _describe_change(before, after))
     return locked
 
 
+def _describe_change(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """The change in words, for the ledger summary and the log."""
+    parts = []
+    if before["enabled"] != after["enabled"]:
+        parts.append("resumed" if after["enabled"] else "paused")
+    if before["schedule"] != after["schedule"]:
+        parts.append(f"now {after['schedule']} (was {before['schedule']})")
+    return ", ".join(parts) or "unchanged"
+
+
 def periodic_task_set_enabled(*, actor: User, task: PeriodicTask, enabled: bool) -> PeriodicTask:
-    """Pause or resume a schedule; beat's database scheduler picks the change up on its next tick."""
-    _check(actor)
-    task.enabled = enabled
-    task.save(update_fields=["enabled"])
-    logger.info("Schedule %r %s by %s", task.name, "resumed" if enabled else "paused", actor.username)
-    return task
+    """Pause or resume a schedule (a :func:`schedule_update` of ``enabled`` alone, recorded in the ledger)."""
+    return schedule_update(actor=actor, task=task, enabled=enabled)
 
 
 def periodic_task_run_now(*, actor: User, task: PeriodicTask) -> None:

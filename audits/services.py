@@ -25,7 +25,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audits import evaluation, fairness
+from audits import evaluation, fairness, remote
 from audits.choices import FINISHED_STATUSES, AuditKind, DatasetFormat, DatasetSource, RunStatus
 from audits.models import AuditRun, EvaluationDataset
 from core.middleware import current_request_id
@@ -50,6 +50,8 @@ POLICY_RULES = {
     "equal_opportunity_difference_max": ("equal_opportunity_difference", "max"),
 }
 LIBRARIES = ("fairlearn", "numpy", "pandas")
+# Overall limit of one fetch of evaluation data by URL (connecting, every redirect and the whole transfer).
+URL_FETCH_TIMEOUT_SECONDS = 60.0
 
 
 class AuditInputChanged(Exception):
@@ -85,6 +87,24 @@ def _resolve_reference(reference_path: str) -> Path:
     return resolved
 
 
+def _fetch_reference_url(url: str) -> remote.Fetched:
+    """The bytes at an allowed URL, within the size cap and the timeout; a message on ``reference_url`` if not."""
+    try:
+        return remote.fetch(
+            url,
+            prefixes=settings.EVALUATION_DATA_URL_PREFIXES,
+            max_bytes=settings.EVALUATION_UPLOAD_MAX_BYTES,
+            timeout=URL_FETCH_TIMEOUT_SECONDS,
+        )
+    except evaluation.EvaluationDataError as error:
+        raise _data_error(error) from None
+
+
+def _is_url(reference: str) -> bool:
+    # A referenced path is stored absolute ("/..."), a referenced URL with its scheme.
+    return reference.lower().startswith(tuple(f"{scheme}://" for scheme in remote.SCHEMES))
+
+
 def _read_limited(handle: Any, limit: int) -> bytes:
     # One byte past the limit is enough to know the file is too large, without reading all of it.
     content: bytes = handle.read(limit + 1)
@@ -101,13 +121,15 @@ def evaluation_dataset_create(
     mapping: Any,
     upload: File | None = None,
     reference_path: str | None = None,
+    reference_url: str | None = None,
 ) -> EvaluationDataset:
-    """Validate and store a model version's evaluation data: an upload, or a reference to an allowed file.
+    """Validate and store a model version's evaluation data: an upload, or a reference to an allowed file or URL.
 
     The whole file is read and checked against the mapping first; on any problem nothing is stored. A file named
     ``.parquet`` or starting with Parquet's magic bytes is read as Parquet, any other as CSV. An upload is kept
-    content-addressed (``evaluation/<sha256>.csv`` or ``.parquet``); a reference keeps its path and hash, so a later
-    change of the file is caught when it is audited.
+    content-addressed (``evaluation/<sha256>.csv`` or ``.parquet``); a reference keeps its path or URL and the hash,
+    so a later change of the file is caught when it is audited. A URL must lie under one of
+    ``EVALUATION_DATA_URL_PREFIXES`` (as must every redirect); it is fetched with a timeout and the upload size cap.
     """
     if not may_audit(actor, version.model):
         raise PermissionDenied(f"You may not add evaluation data to {version.model.key}.")
@@ -116,26 +138,32 @@ def evaluation_dataset_create(
         raise ValidationError({"name": ["This field is required."]})
     if len(name) > NAME_MAX:
         raise ValidationError({"name": [f"At most {NAME_MAX} characters."]})
-    if (upload is None) == (not reference_path):
-        raise ValidationError({"non_field_errors": ["Give either a file to upload or a reference path, not both."]})
+    if sum(given is not None and given != "" for given in (upload, reference_path, reference_url)) != 1:
+        raise ValidationError(
+            {"non_field_errors": ["Give exactly one of: a file to upload, a reference path or a reference URL."]}
+        )
     try:
         columns = evaluation.mapping_clean(mapping)
     except evaluation.EvaluationDataError as error:
         raise _data_error(error) from None
     limit = settings.EVALUATION_UPLOAD_MAX_BYTES
-    path: Path | None = None
+    reference = ""
     if upload is not None:
         if upload.size is not None and upload.size > limit:
             raise ValidationError({"file": [f"The file has {upload.size} bytes; the limit is {limit}."]})
         upload.seek(0)
         content = _read_limited(upload, limit)
         file_name = upload.name or ""
-    else:
-        assert reference_path is not None
+    elif reference_path:
         path = _resolve_reference(reference_path)
         with path.open("rb") as handle:
             content = _read_limited(handle, limit)
-        file_name = path.name
+        file_name, reference = path.name, str(path)
+    else:
+        assert reference_url is not None
+        fetched = _fetch_reference_url(reference_url)
+        # The URL as given is what the audit fetches again (a redirect's target may be temporary).
+        content, file_name, reference = fetched.content, fetched.file_name, reference_url.strip().split("#", 1)[0]
     file_format = DatasetFormat(evaluation.detect_format(file_name, content))
     try:
         table = evaluation.read_table(content, columns, max_bytes=limit, file_format=file_format)
@@ -146,7 +174,7 @@ def evaluation_dataset_create(
         version=version,
         name=name,
         source=DatasetSource.UPLOAD if upload is not None else DatasetSource.REFERENCE,
-        reference_uri=str(path) if path is not None else "",
+        reference_uri=reference,
         file_format=file_format,
         sha256=sha256,
         row_count=table.rows,
@@ -165,6 +193,25 @@ def evaluation_dataset_create(
                 stored_name = default_storage.save(stored_name, ContentFile(content))
             dataset.file.name = stored_name
         dataset.save()
+        ledger_append(
+            event_type=EventType.AUDIT_DATASET_STORED,
+            actor=actor,
+            model=version.model,
+            subject=dataset,
+            summary=f"Evaluation data “{name}” stored for {version.model.key} {version.version}"
+            f" ({table.rows} rows, SHA-256 {sha256[:12]})",
+            payload={
+                "dataset": dataset.pk,
+                "version": version.pk,
+                "source": dataset.source,
+                "reference": dataset.reference_uri,
+                "file_format": dataset.file_format,
+                "sha256": sha256,
+                "rows": table.rows,
+                "size_bytes": len(content),
+                "mapping": dataset.mapping,
+            },
+        )
     return dataset
 
 
@@ -223,12 +270,16 @@ def bias_audit_request(
 def _dataset_content(dataset: EvaluationDataset) -> bytes:
     """The stored bytes, refused if they are not the bytes that were validated."""
     try:
-        if dataset.source == DatasetSource.REFERENCE:
+        if dataset.source == DatasetSource.REFERENCE and _is_url(dataset.reference_uri):
+            content = _fetch_reference_url(dataset.reference_uri).content
+        elif dataset.source == DatasetSource.REFERENCE:
             content = _resolve_reference(dataset.reference_uri).read_bytes()
         else:
             with dataset.file.open("rb") as handle:
                 content = handle.read()
-    except (OSError, ValidationError) as error:
+    except ValidationError as error:
+        raise AuditInputChanged(f"The evaluation file cannot be read: {'; '.join(error.messages)}") from None
+    except OSError as error:
         raise AuditInputChanged(f"The evaluation file cannot be read: {error}") from None
     digest = hashlib.sha256(content).hexdigest()
     if digest != dataset.sha256:

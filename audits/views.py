@@ -146,7 +146,7 @@ def model_audits(request: HttpRequest, key: str) -> HttpResponse:
                 version=form.cleaned_data["version"],
                 name=form.cleaned_data["name"],
                 mapping=form.mapping(),
-                upload=form.cleaned_data["file"],
+                **form.source(),
             )
         except ValidationError as error:
             add_service_errors(form, error)

@@ -30,7 +30,16 @@ def synthetic(rows: int, *, seed: int = 0) -> pd.DataFrame:
     label = (generator.random(rows) < 0.4).astype(np.int64)
     chance = 0.15 + 0.55 * label + 0.04 * sex + 0.02 * age
     prediction = (generator.random(rows) < chance).astype(np.int64)
-    return pd.DataFrame({"label": label, "prediction": prediction, "sex": SEXES[sex], "age_group": AGE_GROUPS[age]})
+    # Object columns of Python strings, as read_table hands the sensitive features on: pandas 3 would otherwise
+    # infer Arrow-backed strings, and every case would pay a different conversion.
+    return pd.DataFrame(
+        {
+            "label": label,
+            "prediction": prediction,
+            "sex": pd.Series(SEXES[sex], dtype=object),
+            "age_group": pd.Series(AGE_GROUPS[age], dtype=object),
+        }
+    )
 
 
 def fast_audit(frame: pd.DataFrame) -> fairness.FairnessResult:

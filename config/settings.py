@@ -143,6 +143,12 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # Texts longer than this are refused with a message rather than stored: a model's purpose is prose, not a dump.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+# The http(s) URL prefixes evaluation data may be fetched from, e.g. https://mlops.example.com/predictions/ (a
+# URL must continue a prefix at a "/"; redirects must stay under a prefix). Empty: URLs are refused.
+EVALUATION_DATA_URL_PREFIXES = env.list("EVALUATION_DATA_URL_PREFIXES", [])
+for _prefix in EVALUATION_DATA_URL_PREFIXES:
+    if not _prefix.lower().startswith(("http://", "https://")) or not _prefix.split("/")[2]:
+        raise ImproperlyConfigured(f"EVALUATION_DATA_URL_PREFIXES: {_prefix!r} is not an http(s) URL with a host")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", not DEBUG)

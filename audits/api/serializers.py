@@ -43,7 +43,7 @@ def _user(context: dict[str, Any]) -> Any:
 
 
 class EvaluationDatasetCreateInput(InputSerializer):
-    """A file upload (multipart) or a reference path, the version it evaluates, and the column mapping."""
+    """A file upload (multipart), a reference path or URL, the version it evaluates, and the column mapping."""
 
     model = StrictCharField(help_text="The registered model's key, e.g. RB-0001.")
     version = StrictCharField(help_text="The version label, e.g. 1.2.0.")
@@ -55,6 +55,12 @@ class EvaluationDatasetCreateInput(InputSerializer):
     file = serializers.FileField(required=False, help_text="A UTF-8, comma-separated CSV with a header row.")
     reference_path = StrictCharField(
         required=False, help_text="Absolute path of a file inside the operator's EVALUATION_DATA_ROOTS."
+    )
+    reference_url = StrictCharField(
+        required=False,
+        max_length=1000,
+        help_text="http(s) URL of the file under one of the operator's EVALUATION_DATA_URL_PREFIXES; fetched now "
+        "and again, with its hash checked, whenever it is audited.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

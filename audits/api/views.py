@@ -52,7 +52,9 @@ def _created(viewset: PortalViewSet, instance: Model, code: int = status.HTTP_20
     create=extend_schema(
         summary="Upload or reference evaluation data",
         description="The model's owners, Risk Officers and its validators. Multipart with `file` (UTF-8 CSV) and "
-        "`mapping` as JSON text, or JSON with `reference_path` (a file inside the operator's allowed directories). "
+        "`mapping` as JSON text, or JSON with `reference_path` (a file inside the operator's allowed directories) or "
+        "`reference_url` (an http(s) URL under a prefix the operator allows; fetched with a timeout and the size "
+        "limit, redirects only to allowed prefixes; a 404 or timeout is a 400 naming it). "
         "The whole file is checked against the mapping first: missing columns, non-binary labels, empty values, "
         "single-group sensitive columns, wrong encodings or delimiters and oversized files are refused with a "
         "message naming the problem, and nothing is stored.",

@@ -158,3 +158,71 @@ def test_bootstrap_equals_row_resampling_in_distribution():
 def test_bad_inputs_are_explained(y_true, y_pred, sensitive, message):
     with pytest.raises(fairness.FairnessInputError, match=message):
         fairness.audit(y_true, y_pred, sensitive)
+
+
+def _as_object(values):
+    return np.asarray(values, dtype=object)
+
+
+def test_group_codes_are_the_same_for_every_input_kind():
+    """Object arrays (what read_table hands on), lists, Arrow-backed strings and categoricals give one result."""
+    rng = np.random.default_rng(5)
+    sex = rng.choice(["male", "female", "other"], 2_000)
+    age = rng.choice(["<25", "25-50", ">50"], 2_000)
+    expected_codes, expected_names = fairness.group_codes({"sex": _as_object(sex), "age": _as_object(age)}, 2_000)
+    # Categories in another order, and one never used: codes and names still follow the sorted names present.
+    categorical = pd.Categorical(sex, categories=["other", "unused", "male", "female"])
+    for kind in (
+        {"sex": list(sex), "age": list(age)},
+        {"sex": pd.Series(sex, dtype="str"), "age": pd.Series(age, dtype="str")},
+        {"sex": categorical, "age": pd.Series(age, dtype="category")},
+    ):
+        codes, names = fairness.group_codes(kind, 2_000)
+        assert names == expected_names
+        assert np.array_equal(codes, expected_codes)
+    assert expected_names == sorted(expected_names)
+
+
+def test_values_that_read_the_same_are_one_group():
+    codes, names = fairness.group_codes({"g": _as_object([1, "1", 2.5, "b", True])}, 5)
+    assert names == ["1", "2.5", "True", "b"]
+    assert codes.tolist() == [0, 0, 1, 3, 2]
+
+
+def test_many_combinations_are_counted_by_sorting_and_match_pandas():
+    """Three features of 60 values each (216,000 combinations over 3,000 rows) take the sorting path."""
+    rng = np.random.default_rng(3)
+    rows = 3_000
+    frame = pd.DataFrame(
+        {
+            "y": rng.integers(0, 2, rows),
+            "p": rng.integers(0, 2, rows),
+            **{name: rng.integers(0, 60, rows).astype(str).astype(object) for name in ("a", "b", "c")},
+        }
+    )
+    counts = fairness.confusion_counts(frame.y, frame.p, {name: frame[name].to_numpy() for name in "abc"})
+    cells = frame.assign(cell=frame.y * 2 + frame.p).groupby(["a", "b", "c", "cell"]).size().unstack(fill_value=0)
+    expected = {
+        fairness.GROUP_SEPARATOR.join(key): row.reindex(range(4), fill_value=0) for key, row in cells.iterrows()
+    }
+    assert counts.groups == list(expected)
+    got = np.stack([counts.tn, counts.fp, counts.fn, counts.tp], axis=1)
+    assert np.array_equal(got, np.array([row.to_numpy() for row in expected.values()]))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [pd.Categorical(["a", None, "b"]), pd.Series(["a", None, "b"], dtype="str"), _as_object(["a", np.nan, "b"])],
+    ids=["categorical", "arrow", "object"],
+)
+def test_missing_sensitive_values_are_refused_in_every_input_kind(values):
+    with pytest.raises(fairness.FairnessInputError, match="missing"):
+        fairness.audit([0, 1, 1], [0, 1, 0], {"g": values})
+
+
+def test_labels_of_any_integer_or_boolean_type_are_accepted_and_others_named():
+    for dtype in (np.int8, np.uint16, np.int64, bool):
+        result = fairness.audit(np.array([0, 1, 1, 0], dtype=dtype), [0, 1, 0, 0], {"g": list("aabb")})
+        assert result.overall["count"] == 4
+    with pytest.raises(fairness.FairnessInputError, match="found -1"):
+        fairness.audit(np.array([-1, 1]), [0, 1], {"g": ["a", "b"]})

@@ -50,7 +50,7 @@ def test_upload_stores_the_data_and_a_bad_mapping_stores_nothing(
 def test_readers_get_no_form_and_others_a_404(personas: Any, finished_run: AuditRun) -> None:
     url = reverse("audits:model", args=[personas.model_a.key])
     page = client_for(personas.auditor).get(url)
-    assert page.status_code == 200 and "Upload evaluation data" not in page.content.decode()
+    assert page.status_code == 200 and "Add evaluation data" not in page.content.decode()
     assert client_for(personas.owner_b).get(url).status_code == 404
     assert client_for(personas.owner_b).get(reverse("audits:run", args=[finished_run.pk])).status_code == 404
     dataset_audit = reverse("audits:dataset-audit", args=[finished_run.dataset_id])
