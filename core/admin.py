@@ -77,11 +77,32 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """API tokens, read-only: the secret is never stored, so tokens are issued by the token service (which shows
     the clear token once) and only revoked here; revoked tokens are kept for the record."""
 
-    list_display = ("name", "user", "lookup", "created_at", "expires_at", "revoked_at", "last_used_at", "usable")
+    list_display = (
+        "name",
+        "user",
+        "lookup",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "last_used_from",
+        "use_count",
+        "usable",
+    )
     list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created_at")
     list_select_related = ("user",)
     search_fields = ("name", "lookup", "user__username")
-    readonly_fields = ("user", "name", "lookup", "created_at", "expires_at", "revoked_at", "last_used_at")
+    readonly_fields = (
+        "user",
+        "name",
+        "lookup",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "last_used_from",
+        "use_count",
+    )
     fields = readonly_fields
     actions = ["revoke_tokens"]
 

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
+import ipaddress
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.db.models import F
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from core.models import TOKEN_PREFIX, ApiToken
 
-# Recording every use would turn each API read into a write; once a minute per token is enough to answer
-# "is this token still used".
-LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+def client_address(request: Request) -> str | None:
+    """The address of the connection the request came on (``REMOTE_ADDR``), or None when it is not an IP.
+
+    Forwarding headers (``X-Forwarded-For``) are ignored on purpose: any client can write them, and the record
+    of who used a token must not be something the token holder chooses. Behind a proxy this is the proxy's
+    address unless the server in front rewrites ``REMOTE_ADDR`` itself.
+    """
+    raw = str(request.META.get("REMOTE_ADDR") or "").strip()
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        return None
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -44,9 +55,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Token has expired or was revoked.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
-        now = timezone.now()
-        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        # Every use is recorded with one UPDATE; the count is incremented in the database, so concurrent
+        # requests with the same token never lose a use to a read-modify-write race.
+        ApiToken.objects.filter(pk=token.pk).update(
+            use_count=F("use_count") + 1, last_used_at=timezone.now(), last_used_from=client_address(request)
+        )
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

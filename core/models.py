@@ -79,8 +79,8 @@ class ApiToken(models.Model):
     """A bearer token for the REST API, stored only as a SHA-256 digest.
 
     The clear token (``mop_<lookup>_<secret>``) is shown once, when it is issued. ``lookup`` finds the row
-    without scanning; the digest is compared in constant time. Tokens can expire and be revoked; their last
-    use is recorded.
+    without scanning; the digest is compared in constant time. Tokens can expire and be revoked. Every use is
+    counted, with the time and client address of the last one, so a leaked or forgotten token shows up.
     """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
@@ -91,6 +91,13 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    use_count = models.PositiveBigIntegerField(default=0, editable=False, help_text="Requests authenticated with it.")
+    last_used_from = models.GenericIPAddressField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Client address of the last use (the connection's, REMOTE_ADDR).",
+    )
 
     objects = ApiTokenQuerySet.as_manager()
 

@@ -17,7 +17,9 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.models import User
 from inventory.models import (
+    Artifact,
     BusinessUnit,
+    Deployment,
     ModelDependency,
     ModelKeySequence,
     ModelVersion,
@@ -263,3 +265,44 @@ class ModelAccessGrantAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Read-only: remove the person's role on the model instead."""
         return False
+
+
+class ReportedRecordAdmin(SimpleHistoryAdmin):
+    """Read-only: artifacts and deployments are what pipelines reported, changed only by new reports."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        """Every field: the admin shows the record and its history, it does not edit evidence."""
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Records come from reports through the API, never typed in."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Read-only (the change page still shows the record)."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Evidence is kept; a deployment the gate judged stays with its decision."""
+        return False
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(ReportedRecordAdmin):
+    """Artifacts reported for versions: commits, CI runs, images, datasets, model files, documents."""
+
+    list_display = ("__str__", "version", "kind", "identity", "digest", "reported_by", "updated_at")
+    list_filter = ("kind",)
+    list_select_related = ("version__model", "reported_by")
+    search_fields = ("identity", "digest", "version__model__key", "name")
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(ReportedRecordAdmin):
+    """Deployments reported by pipelines, and whether each carried the approved digest."""
+
+    list_display = ("__str__", "environment", "status", "digest", "matches_approval", "deployed_at", "reported_by")
+    list_filter = ("environment", "status", "matches_approval")
+    list_select_related = ("version__model", "reported_by")
+    search_fields = ("version__model__key", "digest", "external_id", "target")
+    date_hierarchy = "deployed_at"
