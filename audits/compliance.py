@@ -18,8 +18,9 @@ Which rules apply depends on the model's lifecycle stage:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import models
 
@@ -29,8 +30,53 @@ from inventory.choices import EUAIActCategory, LifecycleStage
 NOT_RETIRED = frozenset(stage for stage in LifecycleStage if stage != LifecycleStage.RETIRED)
 ASSESSED_STAGES = NOT_RETIRED - {LifecycleStage.PROPOSED}
 PRODUCTION = frozenset({LifecycleStage.PRODUCTION})
-# Evidence kinds of a tier policy that a version field can show today (until artifacts are recorded).
-EVIDENCE_FIELDS = {"model_file": "artifact digest", "dataset_version": "training data reference"}
+# Artifact kinds whose evidence names a sub-type from a metadata field: a tier policy asks for
+# ``document:model_card``, which a document artifact with ``document_type`` "model_card" provides.
+EVIDENCE_SUBTYPE_FIELDS = {"document": "document_type"}
+
+# Outcomes of the bias audit rule, shared with the deployment gate (which maps them to its reason codes).
+BIAS_NONE = "none"  # no bias audit with a verdict
+BIAS_FAILED = "failed"  # the latest one with a verdict failed
+BIAS_STALE = "stale"  # the latest one passed, but longer ago than the tier's cadence
+
+
+def evidence_keys(kind: str, metadata: Mapping[str, Any] | None) -> set[str]:
+    """The tier-policy evidence names one artifact provides: its kind, and ``kind:subtype`` where there is one."""
+    keys = {kind}
+    subtype_field = EVIDENCE_SUBTYPE_FIELDS.get(kind)
+    subtype = (metadata or {}).get(subtype_field) if subtype_field else None
+    if isinstance(subtype, str) and subtype:
+        keys.add(f"{kind}:{subtype}")
+    return keys
+
+
+def missing_evidence(required: Iterable[str], present: Collection[str]) -> list[str]:
+    """The required evidence names (``git_commit``, ``document:model_card``) absent from ``present``, in order."""
+    return [name for name in required if name not in present]
+
+
+def bias_audit_problem(
+    *,
+    eu_ai_act_category: str,
+    cadence_days: int | None,
+    status: str | None,
+    finished_at: dt.datetime | None,
+    now: dt.datetime,
+) -> tuple[str, str] | None:
+    """Why a model fails the bias audit duty, as ``(outcome, sentence)``; None when it complies or has no duty.
+
+    The duty: a model the EU AI Act classes high-risk (Annex III uses) whose tier sets a bias audit cadence needs
+    its latest bias audit with a verdict to have passed within that many days. Used by CMP-007 and the gate.
+    """
+    if eu_ai_act_category != EUAIActCategory.HIGH_RISK or cadence_days is None:
+        return None
+    if status is None or finished_at is None:
+        return BIAS_NONE, "No bias audit has been run."
+    if status != "passed":
+        return BIAS_FAILED, f"The latest bias audit ({finished_at:%Y-%m-%d}) failed."
+    if finished_at < now - dt.timedelta(days=cadence_days):
+        return BIAS_STALE, f"The latest passed bias audit ({finished_at:%Y-%m-%d}) is older than {cadence_days} days."
+    return None
 
 
 class ComplianceState(models.TextChoices):
@@ -46,8 +92,11 @@ class ModelRecord:
     """What the rules need to know about one model, as plain values.
 
     ``approved_*`` describe the model's latest approved version (approved, approved with conditions or deployed,
-    with an approver); ``bias_*`` its latest bias audit with a verdict; the ``policy_*`` values come from the
-    active rule pack's policy for the model's tier (empty when the model has no tier).
+    with an approver), ``approved_evidence`` the evidence names its recorded artifacts provide (see
+    :func:`evidence_keys`); ``unapproved_deployments`` counts the environments whose latest successful deployment
+    carries a digest that is not approved (``unapproved_deployment_environment`` names the first of them);
+    ``bias_*`` its latest bias audit with a verdict; the ``policy_*`` values come from the active rule pack's
+    policy for the model's tier (empty when the model has no tier).
     """
 
     key: str
@@ -60,9 +109,10 @@ class ModelRecord:
     has_current_assessment: bool = False
     approved_version: str | None = None
     approved_expires_at: dt.datetime | None = None
-    approved_artifact_digest: str = ""
-    approved_training_data_ref: str = ""
+    approved_evidence: frozenset[str] = frozenset()
     has_unapproved_deployed_version: bool = False
+    unapproved_deployments: int = 0
+    unapproved_deployment_environment: str = ""
     next_validation_due: dt.date | None = None
     bias_status: str | None = None
     bias_finished_at: dt.datetime | None = None
@@ -124,37 +174,40 @@ def revalidation_not_overdue(record: ModelRecord, now: dt.datetime) -> str | Non
 
 
 def required_evidence_present(record: ModelRecord, now: dt.datetime) -> str | None:
-    """The approved version carries the evidence of the tier's policy that a version field can show."""
+    """The approved version's recorded artifacts include every evidence kind the tier's policy requires."""
     if record.approved_version is None:
         return None  # CMP-003 reports the missing approval; there is no version to hold evidence.
-    values = {"model_file": record.approved_artifact_digest, "dataset_version": record.approved_training_data_ref}
-    missing = [
-        EVIDENCE_FIELDS[kind]
-        for kind in record.policy_required_evidence
-        if kind in EVIDENCE_FIELDS and not values[kind]
-    ]
+    missing = missing_evidence(record.policy_required_evidence, record.approved_evidence)
     if missing:
-        return f"Version {record.approved_version} has no {' and no '.join(missing)}."
+        return f"Version {record.approved_version} has no recorded {', '.join(missing)} artifact."
     return None
 
 
 def deployed_version_approved(record: ModelRecord, now: dt.datetime) -> str | None:
-    """No version is deployed without an approver."""
-    return "A version is deployed without approval." if record.has_unapproved_deployed_version else None
+    """What runs in each environment is approved, and no version is marked deployed without an approver."""
+    problems = []
+    count = record.unapproved_deployments
+    if count:
+        others = f" (and {count - 1} other environment{'s' if count > 2 else ''})" if count > 1 else ""
+        problems.append(
+            f"The latest deployment to {record.unapproved_deployment_environment or 'an environment'}{others} "
+            "carries a digest that was never approved."
+        )
+    if record.has_unapproved_deployed_version:
+        problems.append("A version is marked deployed without approval.")
+    return " ".join(problems) or None
 
 
 def bias_audit_recent_and_passed(record: ModelRecord, now: dt.datetime) -> str | None:
     """High-risk (EU AI Act Annex III) models: the latest bias audit with a verdict passed within the cadence."""
-    cadence = record.policy_bias_cadence_days
-    if record.eu_ai_act_category != EUAIActCategory.HIGH_RISK or cadence is None:
-        return None
-    if record.bias_status is None or record.bias_finished_at is None:
-        return "No bias audit has been run."
-    if record.bias_status != "passed":
-        return f"The latest bias audit ({record.bias_finished_at:%Y-%m-%d}) failed."
-    if record.bias_finished_at < now - dt.timedelta(days=cadence):
-        return f"The latest passed bias audit ({record.bias_finished_at:%Y-%m-%d}) is older than {cadence} days."
-    return None
+    problem = bias_audit_problem(
+        eu_ai_act_category=record.eu_ai_act_category,
+        cadence_days=record.policy_bias_cadence_days,
+        status=record.bias_status,
+        finished_at=record.bias_finished_at,
+        now=now,
+    )
+    return problem[1] if problem else None
 
 
 def no_overdue_severe_findings(record: ModelRecord, now: dt.datetime) -> str | None:
@@ -203,10 +256,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "CMP-005",
         "Required evidence present",
-        "The approved version holds the evidence the tier policy requires, as far as version fields show it "
-        "today: 'model_file' needs the artifact digest, 'dataset_version' the training data reference. Other "
-        "kinds (commits, CI runs, images, documents) cannot be checked until artifacts are recorded in the "
-        "inventory, and are not counted against the model.",
+        "The approved version has a recorded artifact of every evidence kind the tier policy requires "
+        "('git_commit', 'ci_run', 'model_file'...; 'document:model_card' is a document artifact of that "
+        "document type). Artifacts recorded after the approval count too: evidence may follow the decision.",
         FindingSeverity.MEDIUM,
         PRODUCTION,
         required_evidence_present,
@@ -214,8 +266,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "CMP-006",
         "Deployed version approved",
-        "No version is in state deployed without an approver. Until deployments are recorded, the version "
-        "state is the only evidence of what is deployed.",
+        "In every environment, the latest successful deployment reported for the model carries a digest "
+        "approved for its version (the version holds an approval and the digest is its artifact digest or that "
+        "of an image or model file recorded before the approval), and no version is in state deployed without "
+        "an approver.",
         FindingSeverity.CRITICAL,
         NOT_RETIRED,
         deployed_version_approved,

@@ -2,7 +2,9 @@
 applied, one status row per model stored in bulk under a compliance ``AuditRun``; and the reads of its results.
 
 The records come from one query over the registered models, each fact a correlated ``Exists`` or ``Subquery``
-(never a per-model query, never an aggregate over a join), plus one query for the active tier policies. Status
+(never a per-model query, never an aggregate over a join), plus one query for the active tier policies. The
+evidence a tier requires is one ``Exists`` per evidence name the active policies use (a handful), and what runs
+where is read from the reported deployments, so neither grows the query count with the portfolio. Status
 rows are inserted in batches of ``BATCH_SIZE``, so a sweep costs a fixed number of queries up to that many
 models and one more insert per further batch.
 """
@@ -17,12 +19,19 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audits.choices import FINISHED_STATUSES, AuditKind, RunStatus
-from audits.compliance import RULES, ComplianceState, ModelRecord, evaluate, rules_catalogue
+from audits.compliance import (
+    EVIDENCE_SUBTYPE_FIELDS,
+    RULES,
+    ComplianceState,
+    ModelRecord,
+    evaluate,
+    rules_catalogue,
+)
 from audits.models import AuditRun, ComplianceStatus
 from core.middleware import current_request_id
 from core.models import User
@@ -30,8 +39,9 @@ from core.permissions import has_model_permission, restrict
 from governance.choices import OPEN_FINDING_STATUSES, AssessmentStatus, EventType, FindingSeverity
 from governance.ledger import ledger_append
 from governance.models import Finding, RiskAssessment, TierPolicy
-from inventory.choices import VersionState
-from inventory.models import ModelVersion, RegisteredModel
+from inventory.choices import DeploymentStatus, VersionState
+from inventory.models import Artifact, Deployment, ModelVersion, RegisteredModel
+from inventory.selectors import DEPLOYABLE_KINDS
 
 BATCH_SIZE = 2000
 # The permission that lets a person start a sweep: setting tier policy is what Risk Officers (and Admins) do.
@@ -52,17 +62,59 @@ RECORD_FIELDS = (
     "has_current_assessment",
     "approved_version",
     "approved_expires_at",
-    "approved_artifact_digest",
-    "approved_training_data_ref",
     "has_unapproved_deployed_version",
+    "unapproved_deployments",
+    "unapproved_deployment_environment",
     "bias_status",
     "bias_finished_at",
     "overdue_severe_findings",
 )
 
 
-def model_record_queryset(*, today: dt.date) -> QuerySet[RegisteredModel, dict[str, Any]]:
-    """Every registered model annotated with what the rules need, in one query (as ``.values()`` rows)."""
+def _evidence_filter(name: str) -> Q:
+    """Artifacts that provide one evidence name of a tier policy (``model_file``, ``document:model_card``)."""
+    kind, _, subtype = name.partition(":")
+    subtype_field = EVIDENCE_SUBTYPE_FIELDS.get(kind)
+    if subtype and subtype_field:
+        return Q(kind=kind, **{f"metadata__{subtype_field}": subtype})
+    # A name that is no kind (a typo in a policy) matches nothing and is reported missing, as it should be.
+    return Q(kind=name)
+
+
+def unapproved_current_deployments() -> QuerySet[Deployment]:
+    """Deployments of ``OuterRef("pk")``'s versions that are the latest successful one in their environment and
+    carry a digest not approved for their version (the rule of ``inventory.selectors.approved_digests``: the
+    version holds an approval and the digest is its artifact digest or that of an image or model file recorded
+    before the approval)."""
+    later = Deployment.objects.filter(
+        version__model=OuterRef("version__model"),
+        environment=OuterRef("environment"),
+        status=DeploymentStatus.SUCCEEDED,
+    ).filter(Q(deployed_at__gt=OuterRef("deployed_at")) | Q(deployed_at=OuterRef("deployed_at"), pk__gt=OuterRef("pk")))
+    approved_image = Artifact.objects.filter(
+        version=OuterRef("version"),
+        kind__in=DEPLOYABLE_KINDS,
+        digest=OuterRef("digest"),
+        created_at__lte=OuterRef("version__approved_at"),
+    )
+    approved = Q(
+        version__state__in=APPROVED_STATES, version__approved_by__isnull=False, version__approved_at__isnull=False
+    ) & (Q(digest=F("version__artifact_digest")) | Q(Exists(approved_image)))
+    return (
+        Deployment.objects.filter(version__model=OuterRef("pk"), status=DeploymentStatus.SUCCEEDED)
+        .annotate(is_approved=Q(approved), superseded=Exists(later))
+        .filter(is_approved=False, superseded=False)
+    )
+
+
+def model_record_queryset(
+    *, today: dt.date, evidence: tuple[str, ...] = ()
+) -> QuerySet[RegisteredModel, dict[str, Any]]:
+    """Every registered model annotated with what the rules need, in one query (as ``.values()`` rows).
+
+    ``evidence`` names the evidence kinds to look for among the artifacts of each model's latest approved
+    version; row field ``evidence_<i>`` says whether the i-th one is there.
+    """
     approved = (
         ModelVersion.objects.filter(model=OuterRef("pk"), state__in=APPROVED_STATES, approved_by__isnull=False)
         .order_by(F("approved_at").desc(nulls_last=True), "-id")
@@ -84,8 +136,16 @@ def model_record_queryset(*, today: dt.date) -> QuerySet[RegisteredModel, dict[s
         .annotate(count=Count("pk"))
         .values("count")
     )
+    unapproved = unapproved_current_deployments()
+    evidence_fields = {
+        f"evidence_{index}": Exists(
+            Artifact.objects.filter(_evidence_filter(name), version=OuterRef("approved_version_pk"))
+        )
+        for index, name in enumerate(evidence)
+    }
     return (
         RegisteredModel.objects.order_by("pk")
+        .annotate(approved_version_pk=Subquery(approved("pk")[:1]))
         .annotate(
             business_owner_active=F("business_owner__is_active"),
             business_owner_is_service=F("business_owner__is_service_account"),
@@ -96,16 +156,23 @@ def model_record_queryset(*, today: dt.date) -> QuerySet[RegisteredModel, dict[s
             ),
             approved_version=Subquery(approved("version")[:1]),
             approved_expires_at=Subquery(approved("approval_expires_at")[:1]),
-            approved_artifact_digest=Subquery(approved("artifact_digest")[:1]),
-            approved_training_data_ref=Subquery(approved("training_data_ref")[:1]),
             has_unapproved_deployed_version=Exists(
                 ModelVersion.objects.filter(model=OuterRef("pk"), state=VersionState.DEPLOYED, approved_by__isnull=True)
             ),
+            unapproved_deployments=Coalesce(
+                Subquery(
+                    unapproved.order_by().values("version__model").annotate(count=Count("pk")).values("count"),
+                    output_field=IntegerField(),
+                ),
+                Value(0),
+            ),
+            unapproved_deployment_environment=Subquery(unapproved.order_by("environment").values("environment")[:1]),
+            **evidence_fields,
             bias_status=Subquery(latest_bias("status")[:1]),
             bias_finished_at=Subquery(latest_bias("finished_at")[:1]),
             overdue_severe_findings=Coalesce(Subquery(overdue, output_field=IntegerField()), Value(0)),
         )
-        .values(*RECORD_FIELDS)
+        .values(*RECORD_FIELDS, *evidence_fields)
     )
 
 
@@ -113,7 +180,12 @@ def _policies() -> dict[int, TierPolicy]:
     return {policy.tier: policy for policy in TierPolicy.objects.filter(pack__is_active=True)}
 
 
-def _record(row: dict[str, Any], policies: dict[int, TierPolicy]) -> ModelRecord:
+def _evidence_names(policies: dict[int, TierPolicy]) -> tuple[str, ...]:
+    """Every evidence name the active policies require, once each, in a stable order."""
+    return tuple(sorted({str(name) for policy in policies.values() for name in policy.required_evidence}))
+
+
+def _record(row: dict[str, Any], policies: dict[int, TierPolicy], evidence: tuple[str, ...] = ()) -> ModelRecord:
     policy = policies.get(row["risk_tier"]) if row["risk_tier"] is not None else None
     return ModelRecord(
         key=row["key"],
@@ -126,9 +198,10 @@ def _record(row: dict[str, Any], policies: dict[int, TierPolicy]) -> ModelRecord
         has_current_assessment=row["has_current_assessment"],
         approved_version=row["approved_version"],
         approved_expires_at=row["approved_expires_at"],
-        approved_artifact_digest=row["approved_artifact_digest"] or "",
-        approved_training_data_ref=row["approved_training_data_ref"] or "",
+        approved_evidence=frozenset(name for index, name in enumerate(evidence) if row.get(f"evidence_{index}")),
         has_unapproved_deployed_version=row["has_unapproved_deployed_version"],
+        unapproved_deployments=row["unapproved_deployments"],
+        unapproved_deployment_environment=row["unapproved_deployment_environment"] or "",
         next_validation_due=row["next_validation_due"],
         bias_status=row["bias_status"],
         bias_finished_at=row["bias_finished_at"],
@@ -143,8 +216,9 @@ def _statuses(run: AuditRun, now: dt.datetime, counts: Counter[str]) -> Iterator
     """One unsaved status per model, counting states and broken rules into ``counts`` as they go."""
     severities = {rule.id: str(rule.severity) for rule in RULES}
     policies = _policies()
-    for row in model_record_queryset(today=now.date()).iterator(chunk_size=BATCH_SIZE):
-        outcome = evaluate(_record(row, policies), now)
+    evidence = _evidence_names(policies)
+    for row in model_record_queryset(today=now.date(), evidence=evidence).iterator(chunk_size=BATCH_SIZE):
+        outcome = evaluate(_record(row, policies, evidence), now)
         counts[f"status:{outcome.state}"] += 1
         counts.update(f"rule:{rule_id}" for rule_id in outcome.broken)
         yield ComplianceStatus(

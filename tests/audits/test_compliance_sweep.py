@@ -16,8 +16,10 @@ from audits.models import AuditRun, ComplianceStatus
 from audits.sweep import compliance_sweep_execute, compliance_sweep_request
 from audits.tasks import run_compliance_sweep
 from governance.choices import FindingSeverity
-from governance.models import Finding
-from inventory.models import ModelVersion, RegisteredModel
+from governance.models import Finding, TierPolicy
+from inventory.artifact_kinds import KINDS
+from inventory.models import Artifact, ModelVersion, RegisteredModel
+from inventory.services.artifacts import artifact_ingest, deployment_report
 from tests.factories import ModelVersionFactory, RegisteredModelFactory
 from tests.governance.conftest import TIER_1_ANSWERS, approve_tier
 
@@ -36,9 +38,25 @@ def _statuses(run: AuditRun) -> dict[str, tuple[str, list[str]]]:
     }
 
 
+APPROVED_DIGEST = "sha256:" + "b" * 64
+UNAPPROVED_DIGEST = "sha256:" + "c" * 64
+
+
+def record_evidence(actor: Any, version: ModelVersion, names: list[str]) -> None:
+    """One artifact per evidence name of a tier policy (``document:model_card`` a document of that type)."""
+    for index, name in enumerate(names):
+        kind, _, document_type = name.partition(":")
+        spec = KINDS[kind]
+        data = {field.name: field.example for field in spec.fields if field.required}
+        if document_type:
+            data.update(document_type=document_type, uri=f"https://docs.bank.example/{index}-{document_type}")
+        artifact_ingest(actor=actor, version=version, kind=kind, data=data)
+
+
 @pytest.fixture
 def compliant_a(personas: Any) -> RegisteredModel:
-    """Model A in production, Tier 1 high-risk, approved and audited: it meets every rule."""
+    """Model A in production, Tier 1 high-risk, approved with every piece of evidence its tier requires, deployed
+    to production with its approved digest, and audited: it meets every rule."""
     approve_tier(personas.model_a, TIER_1_ANSWERS, personas.owner_a, personas.risk_officer)
     version = ModelVersionFactory(model=personas.model_a, version="1.0.0", actor=personas.owner_a)
     now = timezone.now()
@@ -47,9 +65,13 @@ def compliant_a(personas: Any) -> RegisteredModel:
         approved_by=personas.risk_officer,
         approved_at=now,
         approval_expires_at=now + dt.timedelta(days=300),
-        artifact_digest="sha256:" + "b" * 64,
+        artifact_digest=APPROVED_DIGEST,
         training_data_ref="s3://bank/train/2025-01",
     )
+    version.refresh_from_db()
+    policy = TierPolicy.objects.get(pack__is_active=True, tier=1)
+    record_evidence(personas.ci_scoped, version, list(policy.required_evidence))
+    deployment_report(actor=personas.ci_scoped, version=version, environment="production", digest=APPROVED_DIGEST)
     RegisteredModel.objects.filter(pk=personas.model_a.pk).update(
         lifecycle_stage="production", next_validation_due=now.date() + dt.timedelta(days=300)
     )
@@ -91,8 +113,9 @@ def test_sweep_records_each_models_status_and_a_summary(personas: Any, compliant
         ("owner_inactive", "CMP-001"),
         ("expired", "CMP-003"),
         ("overdue_revalidation", "CMP-004"),
-        ("no_digest", "CMP-005"),
+        ("no_model_card", "CMP-005"),
         ("unapproved_deployment", "CMP-006"),
+        ("deployed_state_without_approver", "CMP-006"),
         ("stale_bias_audit", "CMP-007"),
         ("overdue_finding", "CMP-008"),
     ],
@@ -106,9 +129,13 @@ def test_sweep_reads_each_fact_from_the_database(personas: Any, compliant_a: Any
         versions.update(approval_expires_at=past)
     elif breach == "overdue_revalidation":
         RegisteredModel.objects.filter(pk=compliant_a.pk).update(next_validation_due=past.date())
-    elif breach == "no_digest":
-        versions.update(artifact_digest="")
+    elif breach == "no_model_card":
+        Artifact.objects.filter(kind="document", metadata__document_type="model_card").delete()
     elif breach == "unapproved_deployment":
+        deployment_report(
+            actor=personas.ci_scoped, version=versions.get(), environment="production", digest=UNAPPROVED_DIGEST
+        )
+    elif breach == "deployed_state_without_approver":
         ModelVersionFactory(model=compliant_a, version="2.0.0", actor=personas.owner_a)
         versions.filter(version="2.0.0").update(state="deployed")
     elif breach == "stale_bias_audit":
@@ -129,16 +156,68 @@ def test_sweep_reads_each_fact_from_the_database(personas: Any, compliant_a: Any
     assert run.result["by_rule"][rule_id] == 1
 
 
+def test_only_the_latest_successful_deployment_per_environment_counts(personas: Any, compliant_a: Any) -> None:
+    version = ModelVersion.objects.get(model=compliant_a)
+    earlier = timezone.now() - dt.timedelta(days=3)
+
+    def report(environment: str, digest: str, **extra: Any) -> None:
+        deployment_report(actor=personas.ci_scoped, version=version, environment=environment, digest=digest, **extra)
+
+    # Superseded by the approved deployment of the fixture, and a failed attempt: neither runs now.
+    report("production", UNAPPROVED_DIGEST, deployed_at=earlier)
+    report("production", UNAPPROVED_DIGEST, status="failed")
+    assert _statuses(_sweep(personas.risk_officer))["RB-0001"] == ("compliant", [])
+
+    report("staging", UNAPPROVED_DIGEST)
+    report("canary", UNAPPROVED_DIGEST)
+    run = _sweep(personas.risk_officer)
+    status = ComplianceStatus.objects.get(run=run, model=compliant_a)
+    assert [rule["rule"] for rule in status.broken_rules] == ["CMP-006"]
+    assert "latest deployment to canary (and 1 other environment)" in status.broken_rules[0]["reason"]
+
+    report("staging", APPROVED_DIGEST)
+    report("canary", APPROVED_DIGEST)
+    assert _statuses(_sweep(personas.risk_officer))["RB-0001"] == ("compliant", [])
+
+
+def test_a_deployment_reported_before_the_approval_counts_once_the_digest_is_approved(
+    personas: Any, compliant_a: Any
+) -> None:
+    draft = ModelVersionFactory(model=compliant_a, version="2.0.0", actor=personas.owner_a)
+    deployment_report(actor=personas.ci_scoped, version=draft, environment="eu-prod", digest=UNAPPROVED_DIGEST)
+    assert _statuses(_sweep(personas.risk_officer))["RB-0001"] == ("non_compliant", ["CMP-006"])
+
+    ModelVersion.objects.filter(pk=draft.pk).update(
+        state="approved",
+        approved_by=personas.risk_officer,
+        approved_at=timezone.now(),
+        artifact_digest=UNAPPROVED_DIGEST,
+    )
+    # What runs in eu-prod is approved now; the new approved version still lacks its evidence (CMP-005).
+    assert _statuses(_sweep(personas.risk_officer))["RB-0001"] == ("non_compliant", ["CMP-005"])
+
+
 def _portfolio(personas: Any, count: int) -> None:
     for _ in range(count):
         model = RegisteredModelFactory(business_unit=personas.unit, business_owner=personas.owner_b)
         ModelVersionFactory(model=model, actor=personas.owner_b)
 
 
-def test_sweep_query_count_does_not_grow_with_the_models(personas: Any) -> None:
+def test_sweep_query_count_does_not_grow_with_the_models(personas: Any, compliant_a: Any) -> None:
     counts = []
+    version = ModelVersion.objects.get(model=compliant_a)
     for size in (5, 25):
         _portfolio(personas, size - RegisteredModel.objects.count())
+        for environment in ("dev", "staging", "canary"):
+            deployment_report(
+                actor=personas.ci_scoped, version=version, environment=f"{environment}-{size}", digest=UNAPPROVED_DIGEST
+            )
+        artifact_ingest(
+            actor=personas.ci_scoped,
+            version=version,
+            kind="git_commit",
+            data={"repository": "github.com/bank/pd", "sha": f"{size:040x}"},
+        )
         run = compliance_sweep_request(actor=personas.risk_officer, enqueue=False)
         with CaptureQueriesContext(connection) as queries:
             compliance_sweep_execute(run_id=run.pk)
