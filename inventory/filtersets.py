@@ -9,8 +9,26 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from core.models import User
-from inventory.choices import EUAIActCategory, LifecycleStage, ModelType, RiskTier, VersionState
-from inventory.models import BusinessUnit, ModelDependency, ModelVersion, RegisteredModel, Tag
+from inventory.choices import (
+    ArtifactKind,
+    DeploymentStatus,
+    EUAIActCategory,
+    ExternalModelStatus,
+    LifecycleStage,
+    ModelType,
+    RiskTier,
+    VersionState,
+)
+from inventory.models import (
+    Artifact,
+    BusinessUnit,
+    Deployment,
+    ExternalRegistryModel,
+    ModelDependency,
+    ModelVersion,
+    RegisteredModel,
+    Tag,
+)
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):
@@ -109,7 +127,8 @@ class RegisteredModelFilterSet(django_filters.FilterSet):
     def filter_overdue(self, queryset: QuerySet[Any], name: str, value: bool | None) -> QuerySet[Any]:
         if value is None:
             return queryset
-        overdue = Q(next_validation_due__lt=timezone.localdate())
+        # A retired model needs no revalidation, so it is never overdue.
+        overdue = Q(next_validation_due__lt=timezone.localdate()) & ~Q(lifecycle_stage=LifecycleStage.RETIRED)
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 
@@ -168,3 +187,101 @@ class TagFilterSet(django_filters.FilterSet):
     class Meta:
         model = Tag
         fields: list[str] = []
+
+
+class RunsWhereFilterSet(django_filters.FilterSet):
+    """Filters of "what runs where" (the latest deployment per model and environment), for its page and API.
+
+    Applied to ``inventory.selectors.runs_where_queryset``, whose rows carry the ``matches_now`` annotation.
+    """
+
+    model = django_filters.CharFilter(field_name="version__model__key", label="Model key", max_length=20)
+    environment = django_filters.CharFilter(field_name="environment", label="Environment", max_length=50)
+    unit = django_filters.ModelChoiceFilter(
+        queryset=BusinessUnit.objects.all(), to_field_name="code", method="filter_unit", label="Business unit"
+    )
+    # A choice rather than a BooleanFilter: that one reads "perhaps" as "no filter", this one refuses it.
+    mismatch = django_filters.ChoiceFilter(
+        choices=[("true", "Only mismatches"), ("false", "Only matches")],
+        method="filter_mismatch",
+        label="Approval now",
+        empty_label="Any",
+    )
+
+    class Meta:
+        model = Deployment
+        fields: list[str] = []
+
+    def filter_unit(self, queryset: QuerySet[Any], name: str, value: BusinessUnit | None) -> QuerySet[Any]:
+        if value is None:
+            return queryset
+        return queryset.filter(version__model__business_unit__path__startswith=value.path)
+
+    def filter_mismatch(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        if not value:
+            return queryset
+        return queryset.filter(matches_now=value != "true")
+
+
+class LowerCaseCharFilter(django_filters.CharFilter):
+    """An exact match on a value stored in lower case (digests, environments), whatever case is asked for."""
+
+    def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        return super().filter(qs, value.strip().lower() if isinstance(value, str) else value)
+
+
+class ArtifactFilterSet(django_filters.FilterSet):
+    """Artifacts by model, version, kind, digest or identity ("which versions were built into this image?")."""
+
+    model = django_filters.CharFilter(field_name="version__model__key", label="Model key", max_length=20)
+    version = django_filters.CharFilter(field_name="version__version", label="Version label", max_length=50)
+    kind = django_filters.MultipleChoiceFilter(choices=ArtifactKind.choices, label="Kind")
+    digest = LowerCaseCharFilter(field_name="digest", label="Digest (sha256:...)", max_length=71)
+    identity = django_filters.CharFilter(field_name="identity", label="Canonical identity", max_length=600)
+    ordering = django_filters.OrderingFilter(fields=(("created_at", "created"), ("updated_at", "updated")))
+
+    class Meta:
+        model = Artifact
+        fields: list[str] = []
+
+
+class DeploymentFilterSet(django_filters.FilterSet):
+    """Deployments by model, version, environment, digest, status and whether they matched the approval."""
+
+    model = django_filters.CharFilter(field_name="version__model__key", label="Model key", max_length=20)
+    version = django_filters.CharFilter(field_name="version__version", label="Version label", max_length=50)
+    environment = LowerCaseCharFilter(field_name="environment", label="Environment", max_length=50)
+    digest = LowerCaseCharFilter(field_name="digest", label="Digest (sha256:...)", max_length=71)
+    status = django_filters.MultipleChoiceFilter(choices=DeploymentStatus.choices, label="Status")
+    matches_approval = django_filters.BooleanFilter(label="Matches the approval")
+    external_id = django_filters.CharFilter(field_name="external_id", label="Pipeline's deployment id", max_length=200)
+    ordering = django_filters.OrderingFilter(fields=(("deployed_at", "deployed_at"), ("created_at", "created")))
+
+    class Meta:
+        model = Deployment
+        fields: list[str] = []
+
+
+class ExternalRegistryModelFilterSet(django_filters.FilterSet):
+    """Triage filters of models found in MLflow: free text, status, tracking server, linked model."""
+
+    q = django_filters.CharFilter(method="filter_text", label="Search", max_length=200)
+    status = django_filters.MultipleChoiceFilter(choices=ExternalModelStatus.choices, label="Status")
+    tracking_uri = django_filters.CharFilter(label="Tracking server", max_length=500)
+    model = django_filters.CharFilter(field_name="registered_model__key", label="Linked model key", max_length=20)
+    ordering = django_filters.OrderingFilter(
+        fields=(("name", "name"), ("last_seen_at", "last_seen"), ("first_seen_at", "first_seen"))
+    )
+
+    class Meta:
+        model = ExternalRegistryModel
+        fields: list[str] = []
+
+    def filter_text(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        """Name, description or named owner contains the text."""
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value) | Q(description__icontains=value) | Q(owner_hint__icontains=value)
+        )

@@ -7,13 +7,35 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.http import Http404
+from django.utils import timezone
 
 from core.models import User
 from core.permissions import restrict
-from inventory.choices import APPROVAL_HOLDING_STATES, ArtifactKind
-from inventory.models import Artifact, BusinessUnit, ModelDependency, ModelVersion, RegisteredModel, Tag
+from inventory.choices import APPROVAL_HOLDING_STATES, ArtifactKind, DeploymentStatus
+from inventory.models import (
+    Artifact,
+    BusinessUnit,
+    Deployment,
+    ExternalRegistryModel,
+    ModelDependency,
+    ModelVersion,
+    RegisteredModel,
+    Tag,
+)
 
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 
@@ -167,31 +189,313 @@ def registered_models_as_of(*, user: Any, when: datetime) -> QuerySet[Any]:
     return RegisteredModel.history.as_of(when).filter(id__in=visible).order_by("key")
 
 
-def model_lineage(*, user: Any, model: RegisteredModel, max_depth: int = 10) -> dict[str, list[dict[str, Any]]]:
-    """Models upstream and downstream of ``model`` (transitively, up to ``max_depth`` hops) that the user may
-    see, each with its distance, so the risk a model inherits or passes on can be traced."""
-    visible = restrict(user, "view", RegisteredModel.objects.all())
-    result: dict[str, list[dict[str, Any]]] = {}
+def _dependency_closure(model_pk: int, max_depth: int) -> tuple[dict[str, dict[int, int]], set[tuple[int, int]]]:
+    """Every model reachable from ``model_pk`` through dependencies, by direction, with its distance in hops, and
+    the (upstream, downstream) links walked on the way. One query per hop and direction, whatever the fan-out."""
+    distances: dict[str, dict[int, int]] = {}
+    links: set[tuple[int, int]] = set()
     for direction, this_side, other_side in (
         ("upstream", "downstream_id", "upstream_id"),
         ("downstream", "upstream_id", "downstream_id"),
     ):
         found: dict[int, int] = {}
-        frontier = {model.pk}
+        frontier = {model_pk}
         for depth in range(1, max_depth + 1):
-            next_ids = (
-                set(ModelDependency.objects.filter(**{f"{this_side}__in": frontier}).values_list(other_side, flat=True))
-                - set(found)
-                - {model.pk}
+            pairs = list(
+                ModelDependency.objects.filter(**{f"{this_side}__in": frontier}).values_list(this_side, other_side)
             )
+            for near, far in pairs:
+                links.add((far, near) if direction == "upstream" else (near, far))
+            next_ids = {far for _, far in pairs} - set(found) - {model_pk}
             if not next_ids:
                 break
             for pk in next_ids:
                 found[pk] = depth
             frontier = next_ids
+        distances[direction] = found
+    return distances, links
+
+
+def _lineage_rows(
+    *, user: Any, model: RegisteredModel, max_depth: int
+) -> tuple[dict[str, list[dict[str, Any]]], set[tuple[int, int]]]:
+    distances, links = _dependency_closure(model.pk, max_depth)
+    visible = restrict(user, "view", RegisteredModel.objects.all())
+    result: dict[str, list[dict[str, Any]]] = {}
+    for direction, found in distances.items():
         rows = visible.filter(pk__in=found).values("pk", "key", "name", "risk_tier", "lifecycle_stage")
         result[direction] = sorted(
             ({**row, "distance": found[row["pk"]]} for row in rows),
             key=lambda row: (row["distance"], row["key"]),
         )
-    return result
+    return result, links
+
+
+def model_lineage(*, user: Any, model: RegisteredModel, max_depth: int = 10) -> dict[str, list[dict[str, Any]]]:
+    """Models upstream and downstream of ``model`` (transitively, up to ``max_depth`` hops) that the user may
+    see, each with its distance, so the risk a model inherits or passes on can be traced."""
+    return _lineage_rows(user=user, model=model, max_depth=max_depth)[0]
+
+
+# --- what runs where ---------------------------------------------------------------------------------------------
+
+# Reports that change what runs in an environment: a success puts a version there, a decommission takes it away.
+# A failed or rolled-back report leaves the previous deployment running, so it never counts as the latest.
+DECIDING_STATUSES = (DeploymentStatus.SUCCEEDED, DeploymentStatus.DECOMMISSIONED)
+
+
+class MismatchReason:
+    """Why a deployed digest does not match an approval now (the codes the deployment gate uses too)."""
+
+    NOT_APPROVED = "not_approved"
+    APPROVAL_EXPIRED = "approval_expired"
+    DIGEST_MISMATCH = "digest_mismatch"
+
+    MESSAGES = {
+        NOT_APPROVED: "The deployed version holds no approval.",
+        APPROVAL_EXPIRED: "The approval of the deployed version has expired.",
+        DIGEST_MISMATCH: "The deployed digest is not one that was approved for the version.",
+    }
+
+
+def deployment_approval_annotations(*, now: datetime | None = None) -> dict[str, Any]:
+    """Annotations that judge, in SQL, whether each deployment matches its version's approval at ``now``.
+
+    The twin of :func:`approved_digests` for a whole queryset (one query, no per-row look-up):
+    ``approval_held`` (the version is in an approval-holding state with an approver and a date),
+    ``approval_current`` (no expiry, or one still ahead), ``digest_approved`` (the version's own digest, or a
+    container image / model file recorded before the approval) and ``matches_now`` (all three). Unlike the
+    ``matches_approval`` stored at report time, these follow approvals that expired or were withdrawn since.
+    """
+    now = now or timezone.now()
+    held = Q(
+        version__state__in=list(APPROVAL_HOLDING_STATES),
+        version__approved_by__isnull=False,
+        version__approved_at__isnull=False,
+    )
+    current = Q(version__approval_expires_at__isnull=True) | Q(version__approval_expires_at__gt=now)
+    approved_artifact = Artifact.objects.filter(
+        version_id=OuterRef("version_id"),
+        kind__in=DEPLOYABLE_KINDS,
+        created_at__lte=OuterRef("version__approved_at"),
+        digest=OuterRef("digest"),
+    )
+    digest_ok = Q(digest=F("version__artifact_digest")) | Q(Exists(approved_artifact))
+    return {
+        "approval_held": ExpressionWrapper(held, output_field=BooleanField()),
+        "approval_current": ExpressionWrapper(current, output_field=BooleanField()),
+        "digest_approved": ExpressionWrapper(digest_ok, output_field=BooleanField()),
+        "matches_now": ExpressionWrapper(held & current & digest_ok, output_field=BooleanField()),
+    }
+
+
+def mismatch_reason(deployment: Any) -> str | None:
+    """The first reason a deployment annotated by :func:`deployment_approval_annotations` does not match, or None."""
+    if not deployment.approval_held:
+        return MismatchReason.NOT_APPROVED
+    if not deployment.approval_current:
+        return MismatchReason.APPROVAL_EXPIRED
+    if not deployment.digest_approved:
+        return MismatchReason.DIGEST_MISMATCH
+    return None
+
+
+def latest_deployments(
+    queryset: QuerySet[Deployment], *, per: tuple[str, ...] = ("version__model_id", "environment")
+) -> QuerySet[Deployment]:
+    """The deployments of ``queryset`` that are the latest deciding report of their group (by default: of their
+    model in their environment) and still running, i.e. not a decommission.
+
+    Written as "no later deciding report exists" (an anti-join) rather than a window function or DISTINCT ON:
+    it is one query on SQLite and PostgreSQL alike, it keeps every other filter (model, unit, mismatch) in the
+    same WHERE clause, so the planner narrows first, and each candidate is checked through the
+    ``deployment_version_env_idx`` index instead of sorting every deployment.
+    """
+    later = Deployment.objects.filter(**{name: OuterRef(name) for name in per}, status__in=DECIDING_STATUSES).filter(
+        Q(deployed_at__gt=OuterRef("deployed_at")) | Q(deployed_at=OuterRef("deployed_at"), pk__gt=OuterRef("pk"))
+    )
+    return queryset.filter(status=DeploymentStatus.SUCCEEDED).exclude(Exists(later))
+
+
+def runs_where_queryset(*, user: Any, now: datetime | None = None) -> QuerySet[Deployment]:
+    """What runs where: for every (model, environment) the user may see, the deployment reported last, with
+    whether it matches the approval now; ordered by model key and environment for stable paging.
+
+    A CI account sees the models it is scoped to, owners their own models, Risk Officers and Auditors all.
+    Filter it with ``RunsWhereFilterSet``; a page costs one query plus the paginator's count.
+    """
+    deployments = restrict(user, "view", Deployment.objects.all())
+    return (
+        latest_deployments(deployments)
+        .annotate(**deployment_approval_annotations(now=now))
+        .select_related("version__model__business_unit", "reported_by")
+        .order_by("version__model__key", "environment")
+    )
+
+
+# --- the lineage of one model ------------------------------------------------------------------------------------
+
+LINEAGE_VERSIONS_DEFAULT = 5
+LINEAGE_VERSIONS_MAX = 50
+# Artifacts listed per version and kind; the rest are counted. A version rebuilt by CI every night would
+# otherwise put thousands of runs on one page.
+LINEAGE_ARTIFACTS_PER_KIND = 5
+
+
+def _person(user: User) -> dict[str, Any]:
+    return {"username": user.username, "display_name": user.display_name, "title": getattr(user, "title", "")}
+
+
+def _deployment_row(deployment: Deployment, *, running_now: bool | None = None) -> dict[str, Any]:
+    reason = mismatch_reason(deployment)
+    row = {
+        "id": deployment.pk,
+        "environment": deployment.environment,
+        "target": deployment.target,
+        "digest": deployment.digest,
+        "status": deployment.status,
+        "deployed_at": deployment.deployed_at,
+        "reported_by": deployment.reported_by.username if deployment.reported_by else None,
+        "matches_approval": reason is None,
+        "mismatch_reason": reason,
+        "matched_when_reported": deployment.matches_approval,
+        "version": deployment.version.version,
+    }
+    if running_now is not None:
+        row["running_now"] = running_now
+    return row
+
+
+def _approval_status(version: ModelVersion, now: datetime) -> str:
+    if version.state not in APPROVAL_HOLDING_STATES or version.approved_by_id is None or version.approved_at is None:
+        return "not_approved"
+    if version.approval_expires_at is not None and version.approval_expires_at <= now:
+        return "expired"
+    return "approved"
+
+
+def model_lineage_chain(
+    *,
+    user: Any,
+    key: str,
+    max_versions: int = LINEAGE_VERSIONS_DEFAULT,
+    max_depth: int = 10,
+) -> dict[str, Any]:
+    """The whole chain behind one model, as plain data: business unit → owners → model → its latest versions →
+    their artifacts (by kind) and deployments, what runs where now, and the upstream/downstream models the user
+    may see with the dependency links between them.
+
+    Raises Http404 when the model does not exist or the user may not see it. The cost is a fixed number of
+    queries whatever the number of versions, artifacts and deployments (plus one per hop of the dependency
+    graph): only the ``max_versions`` newest versions and ``LINEAGE_ARTIFACTS_PER_KIND`` newest artifacts of
+    each kind are loaded, and the rest are counted.
+    """
+    now = timezone.now()
+    model = (
+        restrict(user, "view", RegisteredModel.objects.all())
+        .select_related("business_unit", "business_owner", "technical_owner")
+        .filter(key=key)
+        .first()
+    )
+    if model is None:
+        raise Http404(f"No model {key} visible to you.")
+    # Versions, artifacts and deployments follow the model's visibility, checked once above.
+    versions_qs = ModelVersion.objects.filter(model=model).select_related("approved_by")
+    versions_total = versions_qs.count()
+    versions = list(versions_qs.order_by("-created_at", "-id")[:max_versions])
+    version_ids = [version.pk for version in versions]
+
+    partition = [F("version_id"), F("kind")]
+    artifacts = (
+        Artifact.objects.filter(version_id__in=version_ids)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=partition, order_by=[F("created_at").desc(), F("id").desc()]),
+            kind_total=Window(Count("id"), partition_by=partition),
+        )
+        .filter(rank__lte=LINEAGE_ARTIFACTS_PER_KIND)
+        .order_by("version_id", "kind", "rank")
+    )
+    by_version: dict[int, dict[str, dict[str, Any]]] = {pk: {} for pk in version_ids}
+    for artifact in artifacts:
+        group = by_version[artifact.version_id].setdefault(
+            artifact.kind,
+            {
+                "kind": artifact.kind,
+                "kind_label": str(ArtifactKind(artifact.kind).label),
+                "count": artifact.kind_total,
+                "shown": [],
+            },
+        )
+        group["shown"].append(
+            {
+                "identity": artifact.identity,
+                "name": artifact.name or artifact.identity,
+                "uri": artifact.uri,
+                "digest": artifact.digest,
+                "created_at": artifact.created_at,
+            }
+        )
+
+    running = list(runs_where_queryset(user=user, now=now).filter(version__model=model).order_by("environment"))
+    running_ids = {deployment.pk for deployment in running}
+    per_version = (
+        latest_deployments(Deployment.objects.filter(version_id__in=version_ids), per=("version_id", "environment"))
+        .annotate(**deployment_approval_annotations(now=now))
+        .select_related("version", "reported_by")
+        .order_by("version_id", "environment")
+    )
+    deployments: dict[int, list[dict[str, Any]]] = {pk: [] for pk in version_ids}
+    for deployment in per_version:
+        deployments[deployment.version_id].append(_deployment_row(deployment, running_now=deployment.pk in running_ids))
+
+    lineage, links = _lineage_rows(user=user, model=model, max_depth=max_depth)
+    keys = {row["pk"]: row["key"] for rows in lineage.values() for row in rows}
+    keys[model.pk] = model.key
+    for rows in lineage.values():
+        for row in rows:
+            row.pop("pk")
+    unit = model.business_unit
+    return {
+        "model": {
+            "key": model.key,
+            "name": model.name,
+            "model_type": model.model_type,
+            "lifecycle_stage": model.lifecycle_stage,
+            "risk_tier": model.risk_tier,
+        },
+        "business_unit": {"code": unit.code, "name": unit.name, "path": unit.path},
+        "business_owner": _person(model.business_owner),
+        "technical_owner": _person(model.technical_owner),
+        "versions": [
+            {
+                "id": version.pk,
+                "version": version.version,
+                "state": version.state,
+                "artifact_digest": version.artifact_digest,
+                "approved_at": version.approved_at,
+                "approved_by": version.approved_by.username if version.approved_by else None,
+                "approval_expires_at": version.approval_expires_at,
+                "approval_status": _approval_status(version, now),
+                "artifacts": [by_version[version.pk][kind] for kind in sorted(by_version[version.pk])],
+                "deployments": deployments[version.pk],
+            }
+            for version in versions
+        ],
+        "versions_total": versions_total,
+        "versions_shown": len(versions),
+        "versions_hidden": versions_total - len(versions),
+        "running": [_deployment_row(deployment) for deployment in running],
+        "upstream": lineage["upstream"],
+        "downstream": lineage["downstream"],
+        # Links between models the user may see; a model reached only through models they may not see has
+        # no link here and is drawn as an indirect dependency.
+        "dependencies": sorted(
+            ({"upstream": keys[up], "downstream": keys[down]} for up, down in links if up in keys and down in keys),
+            key=lambda link: (link["upstream"], link["downstream"]),
+        ),
+    }
+
+
+def external_model_queryset(*, user: Any, action: str = "view") -> QuerySet[ExternalRegistryModel]:
+    """Models found in MLflow that the user may see (the roles that read the whole inventory), with the linked model."""
+    return restrict(user, action, ExternalRegistryModel.objects.all()).select_related("registered_model")

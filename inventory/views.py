@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import F, Func, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -29,7 +29,7 @@ from inventory.forms import (
     add_service_errors,
     present_inventory_filters,
 )
-from inventory.models import BusinessUnit, RegisteredModel
+from inventory.models import Artifact, BusinessUnit, RegisteredModel
 from inventory.selectors import (
     business_unit_queryset,
     model_lineage,
@@ -37,6 +37,7 @@ from inventory.selectors import (
     object_history,
     registered_model_get,
     registered_model_queryset,
+    runs_where_queryset,
 )
 from inventory.services import model_version_create, registered_model_create, registered_model_update
 
@@ -97,7 +98,11 @@ def model_detail(request: HttpRequest, key: str) -> HttpResponse:
     model = registered_model_get(user=user, key=key)
     context = {
         "model": model,
-        "versions": model_version_queryset(user=user).filter(model=model).order_by("-created_at"),
+        "versions": model_version_queryset(user=user)
+        .filter(model=model)
+        .order_by("-created_at")
+        .prefetch_related(Prefetch("artifacts", queryset=Artifact.objects.only("id", "version_id", "kind"))),
+        "running": runs_where_queryset(user=user).filter(version__model=model).order_by("environment"),
         "lineage": model_lineage(user=user, model=model),
         "history": object_history(obj=model),
         "can_change": user_can(user, "change", model),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from rest_framework.routers import BaseRouter
 
+from inventory.api.artifacts import ArtifactViewSet, DeploymentViewSet
+from inventory.api.external import ExternalModelViewSet
+from inventory.api.lineage import register as register_lineage
 from inventory.api.views import (
     BusinessUnitViewSet,
     ModelDependencyViewSet,
@@ -18,3 +21,7 @@ def register(router: BaseRouter) -> None:
     router.register("models", RegisteredModelViewSet, basename="registeredmodel")
     router.register("versions", ModelVersionViewSet, basename="modelversion")
     router.register("dependencies", ModelDependencyViewSet, basename="modeldependency")
+    router.register("artifacts", ArtifactViewSet, basename="artifact")
+    router.register("deployments", DeploymentViewSet, basename="deployment")
+    router.register("external-models", ExternalModelViewSet, basename="externalmodel")
+    register_lineage(router)
