@@ -11,5 +11,5 @@ from django.views.decorators.http import require_safe
 @login_required
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    """The portal starts at the inventory."""
-    return redirect("inventory:model-list")
+    """The portal starts at the dashboard."""
+    return redirect("dashboard:home")

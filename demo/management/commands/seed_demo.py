@@ -22,6 +22,7 @@ from demo.plan import DEFAULT_SEED
 from demo.seed import DEMO_PASSWORD, SeedSummary, seed_demo
 from demo.seed_audits import seed_audits
 from demo.seed_governance import GovernanceSummary
+from demo.seed_lineage import seed_lineage
 
 # Models left out of the governance story that are listed one by one; the rest are counted.
 CONFLICTS_SHOWN = 5
@@ -65,6 +66,14 @@ class Command(BaseCommand):
                     f"Audits: {audits.datasets} evaluation dataset(s), {audits.runs} bias audit(s) queued for the "
                     "worker."
                 )
+            lineage = seed_lineage()
+            if lineage.changed:
+                self.stdout.write(
+                    f"Lineage: {lineage.artifacts} artifacts, {lineage.deployments} deployments and "
+                    f"{lineage.gate_decisions} gate decision(s) reported through the API services."
+                )
+            for note in lineage.notes:
+                self.stdout.write(f"  {note}")
         except (ValidationError, PermissionDenied) as exc:
             raise CommandError(f"The demo inventory could not be created, nothing was written: {exc}") from exc
         self._report(summary, time.monotonic() - started)

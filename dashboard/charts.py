@@ -1,0 +1,85 @@
+"""Geometry of the dashboard's charts, as plain numbers the templates draw as inline SVG.
+
+Pure functions, no ORM: the charts are drawn on the server so the page reads without JavaScript and needs
+no inline styles (SVG presentation attributes are not styles, so a strict Content-Security-Policy holds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+BAR_CHART_WIDTH = 100.0  # bars are laid out in percent of the chart's width
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One labelled bar: its value, its length as a share of the longest bar, and where it links."""
+
+    label: str
+    value: int
+    width: float
+    url: str
+
+
+def bars(rows: Sequence[tuple[str, int, str]]) -> list[Bar]:
+    """Bars for (label, value, url) rows, scaled so the largest value fills the chart.
+
+    A zero value still gets a hairline so the row is visibly present; an all-zero chart has only hairlines.
+    """
+    largest = max((value for _, value, _ in rows), default=0)
+    result = []
+    for label, value, url in rows:
+        width = BAR_CHART_WIDTH * value / largest if largest else 0.0
+        result.append(Bar(label=label, value=value, width=round(max(width, 0.5), 2), url=url))
+    return result
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One compliance sweep: when it ran and how the models the user may see stood."""
+
+    run_id: int
+    label: str
+    compliant: int
+    non_compliant: int
+    exempt: int
+
+    @property
+    def assessed(self) -> int:
+        return self.compliant + self.non_compliant
+
+    @property
+    def compliant_share(self) -> float | None:
+        """Compliant models as a share of those assessed (exempt ones count for neither side)."""
+        return self.compliant / self.assessed if self.assessed else None
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    """A line of compliant share over sweeps, in an SVG viewBox of ``width`` × ``height``."""
+
+    width: int
+    height: int
+    points: list[tuple[float, float, TrendPoint]]
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{x},{y}" for x, y, _ in self.points)
+
+
+def trend_chart(points: Sequence[TrendPoint], *, width: int = 600, height: int = 160, margin: int = 20) -> TrendChart:
+    """Place each sweep left to right (oldest first) with its compliant share on a 0-100 % vertical axis.
+
+    Sweeps that assessed nothing have no share and are left out of the line rather than drawn as 0 %.
+    """
+    drawable = [point for point in points if point.compliant_share is not None]
+    span_x = width - 2 * margin
+    span_y = height - 2 * margin
+    placed = []
+    for index, point in enumerate(drawable):
+        x = margin + (span_x * index / (len(drawable) - 1) if len(drawable) > 1 else span_x / 2)
+        share = point.compliant_share or 0.0
+        y = margin + span_y * (1 - share)
+        placed.append((round(x, 2), round(y, 2), point))
+    return TrendChart(width=width, height=height, points=placed)
