@@ -4,13 +4,17 @@ from rest_framework.routers import DefaultRouter
 
 from audits.api.routes import register as register_audits
 from core.api.views import UserViewSet
+from gate.api.routes import register as register_gate
 from governance.api.routes import register as register_governance
 from inventory.api.routes import register as register_inventory
+from reports.api.routes import register as register_reports
 
 router = DefaultRouter()
 register_inventory(router)
 router.register("users", UserViewSet, basename="user")
 register_governance(router)
 register_audits(router)
+register_gate(router)
+register_reports(router)
 
 urlpatterns = router.urls

@@ -7,6 +7,7 @@ see ``docs/operations.md`` for the list. With no environment at all the portal r
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -46,6 +47,9 @@ INSTALLED_APPS = [
     "governance",
     "audits",
     "demo",
+    "dashboard",
+    "gate",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -138,11 +142,6 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # referenced from (where predictions are logged outside the portal). Empty: references are refused.
 EVALUATION_UPLOAD_MAX_BYTES = env.int("EVALUATION_UPLOAD_MAX_BYTES", 200 * 1024 * 1024, minimum=1024)
 EVALUATION_DATA_ROOTS = [Path(root) for root in env.list("EVALUATION_DATA_ROOTS", [])]
-# Serve static files straight from the finders when debugging, so `collectstatic` is not a demo step.
-WHITENOISE_USE_FINDERS = DEBUG
-
-# Texts longer than this are refused with a message rather than stored: a model's purpose is prose, not a dump.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 # The http(s) URL prefixes evaluation data may be fetched from, e.g. https://mlops.example.com/predictions/ (a
 # URL must continue a prefix at a "/"; redirects must stay under a prefix). Empty: URLs are refused.
 EVALUATION_DATA_URL_PREFIXES = env.list("EVALUATION_DATA_URL_PREFIXES", [])
@@ -150,6 +149,11 @@ for _prefix in EVALUATION_DATA_URL_PREFIXES:
     if not _prefix.lower().startswith(("http://", "https://")) or not _prefix.split("/")[2]:
         raise ImproperlyConfigured(f"EVALUATION_DATA_URL_PREFIXES: {_prefix!r} is not an http(s) URL with a host")
 
+# Serve static files straight from the finders when debugging, so `collectstatic` is not a demo step.
+WHITENOISE_USE_FINDERS = DEBUG
+
+# Texts longer than this are refused with a message rather than stored: a model's purpose is prose, not a dump.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", not DEBUG)
@@ -190,6 +194,16 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI would otherwise fetch a validation badge from an outside host.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
+    # Several choice sets share a field name ("kind", "status", "state"); name each enum after its choices.
+    "ENUM_NAME_OVERRIDES": {
+        "ArtifactKindEnum": "inventory.choices.ArtifactKind",
+        "DependencyKindEnum": "inventory.choices.DependencyKind",
+        "DeploymentStatusEnum": "inventory.choices.DeploymentStatus",
+        "VersionStateEnum": "inventory.choices.VersionState",
+        "GateOutcomeEnum": "gate.choices.GateOutcome",
+        "GateReasonCodeEnum": "gate.choices.ReasonCode",
+        "ExportKindEnum": "reports.choices.ExportKind",
+    },
 
 # Celery. With REDIS_URL set, Redis is broker and result store (production). Without it, the broker is a
 # folder under var/: worker and beat still run as real processes, the laptop just needs no server.
@@ -234,6 +248,12 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "modelops-portal@localhost")
+# MLflow import (docs/mlflow.md): the tracking server `sync_mlflow` reads by default. When set, a default schedule
+# runs the sync hourly (core/schedules.py); MLFLOW_TRACKING_TOKEN (or _FILE) is sent as a bearer token if the server
+# sits behind authentication.
+MLFLOW_TRACKING_URI = env.url("MLFLOW_TRACKING_URI", "", schemes=("http", "https"))
+MLFLOW_TRACKING_TOKEN = env.str("MLFLOW_TRACKING_TOKEN", "")
+
 # Absolute links in e-mails point here.
 PORTAL_BASE_URL = env.url("PORTAL_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 
@@ -245,6 +265,22 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
+# The deployment gate (docs/deployment-gate.md). Decision tokens are signed with GATE_SIGNING_KEY (a PEM private
+# key, EC P-256 or Ed25519; usually given as GATE_SIGNING_KEY_FILE); without it a key is generated once under
+# GATE_KEY_DIR. Public keys of earlier keys stay published from GATE_PREVIOUS_PUBLIC_KEYS(_FILE) after a rotation.
+GATE_SIGNING_KEY = env.str("GATE_SIGNING_KEY", None)
+GATE_PREVIOUS_PUBLIC_KEYS = env.str("GATE_PREVIOUS_PUBLIC_KEYS", None)
+GATE_KEY_DIR = Path(env.str("GATE_KEY_DIR", str(VAR_DIR / "keys")))
+GATE_TOKEN_TTL_SECONDS = env.int("GATE_TOKEN_TTL_SECONDS", 3600, minimum=60, maximum=7 * 86_400)
+# Environments where the gate always allows (its reasons are advisory), e.g. dev; every other one is gated.
+GATE_UNGATED_ENVIRONMENTS = env.list("GATE_UNGATED_ENVIRONMENTS", [])
+for _environment in GATE_UNGATED_ENVIRONMENTS:
+    # The same format as inventory.validators.ENVIRONMENT_PATTERN, so a typo cannot silently gate nothing.
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,49}", _environment):
+        raise ImproperlyConfigured(f"GATE_UNGATED_ENVIRONMENTS: {_environment!r} is not an environment name")
+# Days the owners get to fix a deployment of a digest that was never approved (the finding's due date).
+GATE_UNAPPROVED_DEPLOYMENT_DUE_DAYS = env.int("GATE_UNAPPROVED_DEPLOYMENT_DUE_DAYS", 7, minimum=1, maximum=365)
+
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},

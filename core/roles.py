@@ -21,7 +21,7 @@ ADMIN = "Admin"
 ALL_ROLES = (MODEL_OWNER, VALIDATOR, RISK_OFFICER, AUDITOR, CI_SERVICE, ADMIN)
 
 # Apps whose permissions the roles are made of.
-PORTAL_APPS = ("core", "inventory", "governance", "audits")
+PORTAL_APPS = ("core", "inventory", "governance", "audits", "gate", "reports")
 
 # "app.codename" entries; "app.view_*" means every view permission of the app, "app.*" every permission.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -58,8 +58,14 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "governance.change_questionnaire",
         "governance.change_tierpolicy",
         "governance.change_policypack",
+        "gate.view_*",
+        # Every export, including other people's and the scheduled ones. Anyone signed in may export what they
+        # can see and sees their own exports through an object permission (reports.services).
+        "reports.view_*",
     ),
     AUDITOR: tuple(f"{app}.view_*" for app in PORTAL_APPS),
+    # Service accounts report for, and ask the gate about, the models they are scoped to (object permissions);
+    # they see the gate decisions of those models through them, so no role-wide permission is needed.
     CI_SERVICE: ("inventory.view_businessunit",),
     ADMIN: (*(f"{app}.*" for app in PORTAL_APPS), "auth.*"),
 }

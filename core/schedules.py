@@ -15,7 +15,8 @@ from django.conf import settings
 
 @dataclass(frozen=True)
 class DefaultSchedule:
-    """One default schedule: every ``every_seconds`` seconds, or at ``hour``:``minute`` every day."""
+    """One default schedule: every ``every_seconds`` seconds, or at ``hour``:``minute`` every day (or only on
+    ``day_of_month``)."""
 
     name: str
     task: str
@@ -23,6 +24,7 @@ class DefaultSchedule:
     every_seconds: int | None = None
     hour: int | None = None
     minute: int = 0
+    day_of_month: str = "*"
 
 
 def default_schedules() -> tuple[DefaultSchedule, ...]:
@@ -51,6 +53,28 @@ def default_schedules() -> tuple[DefaultSchedule, ...]:
             "Reminds owners of findings due or overdue and approvals about to expire.",
             hour=6,
         ),
+        DefaultSchedule(
+            "reports-monthly-portfolio",
+            "reports.tasks.monthly_portfolio_report",
+            "Produces the portfolio compliance report (PDF and XLSX) on the 1st of each month, for Downloads.",
+            hour=5,
+            day_of_month="1",
+        ),
+        *mlflow_schedules(),
+    )
+
+
+def mlflow_schedules() -> tuple[DefaultSchedule, ...]:
+    """The hourly MLflow import, only on a site that names its tracking server (``MLFLOW_TRACKING_URI``)."""
+    if not settings.MLFLOW_TRACKING_URI:
+        return ()
+    return (
+        DefaultSchedule(
+            "inventory-sync-mlflow",
+            "inventory.sync_mlflow",
+            "Imports registered models, versions and runs from the MLflow tracking server (MLFLOW_TRACKING_URI).",
+            every_seconds=3600,
+        ),
     )
 
 
@@ -73,7 +97,7 @@ def install_default_schedules(using: str = "default") -> int:
                 minute=str(schedule.minute),
                 hour=str(schedule.hour),
                 day_of_week="*",
-                day_of_month="*",
+                day_of_month=schedule.day_of_month,
                 month_of_year="*",
                 timezone=settings.CELERY_TIMEZONE,
             )

@@ -4,15 +4,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('governance', '0006_deployment_and_dataset_events'),
+        ("governance", "0006_deployment_and_dataset_events"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='governanceevent',
-            name='event_type',
-            field=models.CharField(choices=[('assessment.submitted', 'Risk assessment submitted'), ('assessment.approved', 'Risk assessment approved'), ('assessment.rejected', 'Risk assessment rejected'), ('override.requested', 'Tier override requested'), ('override.approved', 'Tier override approved'), ('override.rejected', 'Tier override rejected'), ('questionnaire.drafted', 'Questionnaire version drafted'), ('questionnaire.published', 'Questionnaire version published'), ('policy.changed', 'Tier policy changed'), ('policy.pack_activated', 'Rule pack activated'), ('version.submitted', 'Version submitted'), ('version.validation_started', 'Validation started'), ('version.validated', 'Validation passed'), ('version.approval_recorded', 'Approval recorded (more approvers needed)'), ('version.approved', 'Version approved'), ('version.rejected', 'Version rejected'), ('version.withdrawn', 'Version withdrawn'), ('version.deployed', 'Version deployed'), ('version.retired', 'Version retired'), ('finding.raised', 'Finding raised'), ('finding.remediation_started', 'Finding remediation started'), ('finding.closed', 'Finding closed'), ('finding.risk_accepted', 'Finding risk accepted'), ('finding.reopened', 'Finding reopened'), ('audit.passed', 'Audit passed'), ('audit.failed', 'Audit failed'), ('audit.dataset_stored', 'Evaluation data stored'), ('audit.schedule_changed', 'Audit schedule changed'), ('deployment.allowed', 'Deployment allowed by the gate'), ('deployment.denied', 'Deployment denied by the gate'), ('deployment.reported', 'Deployment reported'), ('report.exported', 'Report exported')], max_length=50),
+            model_name="governanceevent",
+            name="event_type",
+            field=models.CharField(
+                choices=[
+                    ("assessment.submitted", "Risk assessment submitted"),
+                    ("assessment.approved", "Risk assessment approved"),
+                    ("assessment.rejected", "Risk assessment rejected"),
+                    ("override.requested", "Tier override requested"),
+                    ("override.approved", "Tier override approved"),
+                    ("override.rejected", "Tier override rejected"),
+                    ("questionnaire.drafted", "Questionnaire version drafted"),
+                    ("questionnaire.published", "Questionnaire version published"),
+                    ("policy.changed", "Tier policy changed"),
+                    ("policy.pack_activated", "Rule pack activated"),
+                    ("version.submitted", "Version submitted"),
+                    ("version.validation_started", "Validation started"),
+                    ("version.validated", "Validation passed"),
+                    ("version.approval_recorded", "Approval recorded (more approvers needed)"),
+                    ("version.approved", "Version approved"),
+                    ("version.rejected", "Version rejected"),
+                    ("version.withdrawn", "Version withdrawn"),
+                    ("version.deployed", "Version deployed"),
+                    ("version.retired", "Version retired"),
+                    ("finding.raised", "Finding raised"),
+                    ("finding.remediation_started", "Finding remediation started"),
+                    ("finding.closed", "Finding closed"),
+                    ("finding.risk_accepted", "Finding risk accepted"),
+                    ("finding.reopened", "Finding reopened"),
+                    ("audit.passed", "Audit passed"),
+                    ("audit.failed", "Audit failed"),
+                    ("audit.dataset_stored", "Evaluation data stored"),
+                    ("audit.schedule_changed", "Audit schedule changed"),
+                    ("deployment.allowed", "Deployment allowed by the gate"),
+                    ("deployment.denied", "Deployment denied by the gate"),
+                    ("deployment.reported", "Deployment reported"),
+                    ("report.exported", "Report exported"),
+                ],
+                max_length=50,
+            ),
         ),
     ]

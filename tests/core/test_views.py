@@ -16,14 +16,14 @@ LIST_URL = reverse("inventory:model-list")
 PASSWORD = "correct-horse-battery"  # the factories' password
 
 
-def test_home_sends_anonymous_users_to_sign_in_and_others_to_the_inventory(client, personas):
+def test_home_sends_anonymous_users_to_sign_in_and_others_to_the_dashboard(client, personas):
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == f"{LOGIN_URL}?next=/"
     client.force_login(personas.owner_a)
     response = client.get("/")
     assert response.status_code == 302
-    assert response["Location"] == LIST_URL
+    assert response["Location"] == "/dashboard/"
 
 
 def test_login_page_has_labelled_fields(client, db):

@@ -1,0 +1,1 @@
+"""Report exports: the top-level app that reads every other app and that nothing imports."""
