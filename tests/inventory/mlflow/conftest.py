@@ -52,6 +52,8 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
     port = _free_port()
     log = root / "server.log"
     env = {name: value for name, value in os.environ.items() if not name.startswith("MLFLOW_")}
+    # The server's background job runner starts a dozen consumer processes the portal never uses.
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     command = [
         sys.executable,
         "-m",
