@@ -45,7 +45,7 @@ def signed_in(
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", name="Model inventory")).to_be_visible()
+        expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
         return page
 
     yield open_as
@@ -71,6 +71,7 @@ def test_tier1_version_is_approved_by_two_risk_officers(
 
     # The owner submits the draft from the model's governance page.
     owner = signed_in("owner_a")
+    owner.get_by_role("navigation", name="Main").get_by_role("link", name="Inventory", exact=True).click()
     owner.get_by_role("link", name="RB-0001").click()
     owner.get_by_role("link", name="Governance", exact=True).click()
     expect(owner).to_have_url(governance_url)

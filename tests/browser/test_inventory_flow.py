@@ -71,6 +71,9 @@ def sign_in(page: Page, base_url: str, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    # Signing in lands on the dashboard; the inventory is one click away in the main navigation.
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Inventory", exact=True).click()
 
 
 def listed_keys(page: Page) -> list[str]:
