@@ -75,6 +75,7 @@ class EventType(models.TextChoices):
     ASSESSMENT_SUBMITTED = "assessment.submitted", "Risk assessment submitted"
     ASSESSMENT_APPROVED = "assessment.approved", "Risk assessment approved"
     ASSESSMENT_REJECTED = "assessment.rejected", "Risk assessment rejected"
+    ASSESSMENT_REQUESTED = "assessment.requested", "Risk reassessment requested"
     OVERRIDE_REQUESTED = "override.requested", "Tier override requested"
     OVERRIDE_APPROVED = "override.approved", "Tier override approved"
     OVERRIDE_REJECTED = "override.rejected", "Tier override rejected"

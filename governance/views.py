@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core import roles
 from core.models import User
 from core.permissions import has_model_permission, restrict, user_can
 from governance.choices import (
@@ -83,11 +84,16 @@ from governance.selectors import (
     tier_policy_queryset,
     version_workflow,
 )
-from governance.services import assessments, findings, notifications, policies, workflow
+from governance.services import assessments, bulk, findings, notifications, policies, workflow
 from inventory.choices import VersionState
-from inventory.forms import add_service_errors
+from inventory.forms import add_service_errors, person_label
 from inventory.models import ModelVersion, RegisteredModel
-from inventory.selectors import model_version_queryset, object_history, registered_model_get
+from inventory.selectors import (
+    model_version_queryset,
+    object_history,
+    registered_model_get,
+    registered_model_queryset,
+)
 from inventory.views import PAGE_SIZE_CHOICES, page_size, signed_in
 
 # Newest ledger entries and findings shown on a model's page; the full lists are a link away.
@@ -874,5 +880,125 @@ def notifications_mark_read(request: HttpRequest) -> HttpResponse:
         subject="Your notifications",
         back_url=back_url,
         action_url=reverse("governance:notifications-read"),
+        form=form,
+    )
+
+
+# --- bulk actions from the inventory ---------------------------------------------------------------------------
+
+
+BULK_ASSIGN = "assign_validator"
+BULK_REASSESS = "request_reassessment"
+
+
+class BulkActionForm(forms.Form):
+    """A bulk action on models selected in the inventory. The models offered are those the user may see, so a
+    key they may not see is refused like one that does not exist; the validator is someone with the Validator
+    role. The rules (segregation of duties, the reason) are the bulk services'."""
+
+    buttons = (
+        Button("Assign validator", BULK_ASSIGN),
+        Button("Request reassessment", BULK_REASSESS, secondary=True),
+    )
+
+    models = forms.MultipleChoiceField(
+        label="Selected models",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Select at least one model.",
+            "invalid_choice": "%(value)s is not a model you may act on.",
+        },
+    )
+    validator = forms.ModelChoiceField(
+        label="Validator",
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="Choose a validator",
+        help_text="Needed to assign a validator; must not own the model.",
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in each model's history or ledger entry; business owners see it.",
+    )
+    outcome = forms.ChoiceField(
+        choices=[(BULK_ASSIGN, "Assign validator"), (BULK_REASSESS, "Request reassessment")],
+        widget=forms.HiddenInput,
+        error_messages={"required": "Choose an action.", "invalid_choice": "Choose an action."},
+    )
+
+    def __init__(self, *args: Any, user: User, visible: list[RegisteredModel], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.visible = {model.key: model for model in visible}
+        self.fields["models"].choices = [(model.key, str(model)) for model in visible]  # type: ignore[attr-defined]
+        self.fields["validator"].queryset = bulk_validator_choices(user=user)  # type: ignore[attr-defined]
+        self.fields["validator"].label_from_instance = person_label  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        """A validator is needed to assign one."""
+        cleaned = super().clean() or {}
+        if cleaned.get("outcome") == BULK_ASSIGN and not cleaned.get("validator"):
+            self.add_error("validator", "Choose the validator to assign.")
+        return cleaned
+
+    def selected(self) -> list[RegisteredModel]:
+        """The selected models, in key order."""
+        return [self.visible[key] for key in sorted(self.cleaned_data["models"])]
+
+
+def bulk_validator_choices(*, user: User) -> QuerySet[User]:
+    """Active people with the Validator role whom the user may see, by username."""
+    return (
+        restrict(user, "view", User.objects.all())
+        .filter(groups__name=roles.VALIDATOR, is_active=True, is_service_account=False)
+        .order_by("username")
+        .distinct()
+    )
+
+
+@login_required
+@require_POST
+def bulk_action(request: HttpRequest) -> HttpResponse:
+    """A Risk Officer assigns a validator to, or requests a reassessment of, the models ticked in the inventory.
+
+    Anyone else is refused (403) before the input is read; models the user may not see are refused like unknown
+    ones. All or nothing: the page comes back with every model's problem and nothing is written.
+    """
+    user = signed_in(request)
+    if not bulk.may_use_bulk_actions(user):
+        raise PermissionDenied("Only Risk Officers may act on many models at once.")
+    back_url = reverse("inventory:model-list")
+    keys = request.POST.getlist("models")[: bulk.BULK_MAX + 1]
+    visible = list(registered_model_queryset(user=user).filter(key__in=keys).prefetch_related(None).order_by("key"))
+    form = BulkActionForm(request.POST, user=user, visible=visible)
+    if form.is_valid():
+        models = form.selected()
+        reason = form.cleaned_data["reason"]
+        try:
+            if form.cleaned_data["outcome"] == BULK_ASSIGN:
+                validator = form.cleaned_data["validator"]
+                changed = bulk.bulk_validator_assign(actor=user, models=models, validator=validator, reason=reason)
+                messages.success(
+                    request,
+                    f"{validator.username} now validates {len(changed)} more model{'' if len(changed) == 1 else 's'}"
+                    f" ({len(models) - len(changed)} already had them).",
+                )
+            else:
+                bulk.bulk_reassessment_request(actor=user, models=models, reason=reason)
+                messages.success(
+                    request,
+                    f"Reassessment requested for {len(models)} model{'' if len(models) == 1 else 's'}; "
+                    "their business owners are notified.",
+                )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return redirect(_next_url(request, back_url))
+    return _action_page(
+        request,
+        title="Act on the selected models",
+        subject=f"{len(visible)} model{'' if len(visible) == 1 else 's'} selected",
+        back_url=_next_url(request, back_url),
+        action_url=reverse("governance:bulk-action"),
         form=form,
     )

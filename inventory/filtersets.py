@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.apps import apps
+from django.core.validators import RegexValidator
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from core.models import User
@@ -45,10 +47,23 @@ class StableOrderingFilter(django_filters.OrderingFilter):
 
 PEOPLE = User.objects.filter(is_service_account=False)
 
+# Compliance states of audits.compliance.ComplianceState (a test keeps them in step), plus "unknown" for a model
+# the latest sweep did not cover.
+COMPLIANCE_UNKNOWN = "unknown"
+COMPLIANCE_CHOICES = (
+    ("compliant", "Compliant"),
+    ("non_compliant", "Non-compliant"),
+    ("exempt", "Exempt"),
+    (COMPLIANCE_UNKNOWN, "Unknown (not in the latest sweep)"),
+)
+# Finished sweeps as audits.sweep reads them: one that ended in "error" judged nothing.
+SWEEP_FINISHED_STATUSES = ("passed", "failed")
+
 
 class RegisteredModelFilterSet(django_filters.FilterSet):
     """Inventory filters: free text, unit (with its sub-units), owner, type, stage, tier, EU AI Act category,
-    tag, validator, overdue revalidation; and the orderings the inventory list offers."""
+    tag, validator, overdue revalidation, compliance status and broken rule in the latest finished compliance
+    sweep; and the orderings the inventory list offers."""
 
     q = django_filters.CharFilter(method="filter_text", label="Search", max_length=200)
     unit = django_filters.ModelChoiceFilter(
@@ -70,6 +85,15 @@ class RegisteredModelFilterSet(django_filters.FilterSet):
     )
     tag = django_filters.CharFilter(method="filter_tag", label="Tag", max_length=50)
     validation_overdue = django_filters.BooleanFilter(method="filter_overdue", label="Revalidation overdue")
+    compliance = django_filters.MultipleChoiceFilter(
+        choices=COMPLIANCE_CHOICES, method="filter_compliance", label="Compliance status"
+    )
+    breaks = django_filters.CharFilter(
+        method="filter_breaks",
+        label="Breaks rule",
+        max_length=20,
+        validators=[RegexValidator(r"^CMP-\d{3}$", "Give a compliance rule id such as CMP-003.")],
+    )
     ordering = StableOrderingFilter(
         fields=(
             ("key", "key"),
@@ -130,6 +154,44 @@ class RegisteredModelFilterSet(django_filters.FilterSet):
         # A retired model needs no revalidation, so it is never overdue.
         overdue = Q(next_validation_due__lt=timezone.localdate()) & ~Q(lifecycle_stage=LifecycleStage.RETIRED)
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    @staticmethod
+    def latest_compliance_statuses() -> QuerySet[Any]:
+        """Every model's row in the latest finished compliance sweep (none before the first sweep).
+
+        The latest run is an uncorrelated subquery, so callers filter or annotate with this in the same SQL
+        statement as the list, not in a query of their own.
+        """
+        # The inventory sits below audits (DESIGN: dependencies point down), so it names the audit models by
+        # label at call time instead of importing them; the values below mirror audits.choices.
+        compliance_status = apps.get_model("audits", "ComplianceStatus")
+        audit_run = apps.get_model("audits", "AuditRun")
+        latest_run = (
+            audit_run.objects.filter(kind="compliance", status__in=SWEEP_FINISHED_STATUSES)
+            .order_by("-finished_at", "-pk")
+            .values("pk")[:1]
+        )
+        return compliance_status.objects.filter(run_id=Subquery(latest_run)).order_by()
+
+    def filter_compliance(self, queryset: QuerySet[Any], name: str, value: list[str]) -> QuerySet[Any]:
+        if not value:
+            return queryset
+        statuses = self.latest_compliance_statuses()
+        known = [status for status in value if status != COMPLIANCE_UNKNOWN]
+        # Served by the (run, status, model) index: one range scan per status, no per-model lookups.
+        matched = Q(pk__in=statuses.filter(status__in=known).values("model_id")) if known else Q(pk__in=[])
+        if COMPLIANCE_UNKNOWN in value:
+            # Not covered by the latest sweep: registered since, or no sweep has finished yet.
+            matched |= ~Q(pk__in=statuses.values("model_id"))
+        return queryset.filter(matched)
+
+    def filter_breaks(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        value = value.strip().upper()
+        if not value:
+            return queryset
+        # rule_ids is ",CMP-001,CMP-003," text, so the delimiters make CMP-003 not match CMP-0031.
+        statuses = self.latest_compliance_statuses().filter(status="non_compliant", rule_ids__contains=f",{value},")
+        return queryset.filter(pk__in=statuses.values("model_id"))
 
 
 class BusinessUnitFilterSet(django_filters.FilterSet):

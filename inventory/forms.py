@@ -12,13 +12,14 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from core.models import User
 from core.selectors import user_queryset
 from inventory.choices import DataSensitivity, LifecycleStage, ModelType, RegulatoryUse
-from inventory.models import BusinessUnit, RegisteredModel
+from inventory.models import INVENTORY_COLUMNS, BusinessUnit, RegisteredModel
 from inventory.selectors import business_unit_queryset
 from inventory.services import REASON_MAX
+from inventory.services.saved_views import NAME_MAX
 from inventory.validators import LONG_TEXT_MAX, validate_digest, validate_model_key, validate_version_label
 
 # Inventory filters shown as groups of checkboxes rather than multi-selects, which are hard to use.
-CHECKBOX_FILTERS = ("model_type", "stage", "tier", "eu_ai_act_category")
+CHECKBOX_FILTERS = ("model_type", "stage", "tier", "eu_ai_act_category", "compliance")
 OVERDUE_CHOICES = [("", "Any"), ("true", "Overdue only"), ("false", "Not overdue")]
 
 
@@ -54,6 +55,8 @@ def present_inventory_filters(form: forms.Form) -> forms.Form:
     ordering.widget.choices = [("", "Key (default)"), *((v, label) for v, label in ordering.choices if v)]  # type: ignore[attr-defined]
     form.fields["q"].help_text = "Key, name, or an owner's username or surname."
     form.fields["tag"].help_text = "One tag, e.g. pd."
+    form.fields["compliance"].help_text = "In the latest finished compliance sweep."
+    form.fields["breaks"].help_text = "Non-compliant with this rule in the latest sweep, e.g. CMP-003."
     return form
 
 
@@ -310,3 +313,31 @@ class ModelVersionForm(forms.Form):
         values = dict(self.cleaned_data)
         values["reason"] = values.pop("change_reason")
         return values
+
+
+class ColumnsForm(forms.Form):
+    """Which columns the inventory table shows; the service's rules (known codes, key or name) apply on save."""
+
+    columns = forms.MultipleChoiceField(
+        label="Columns",
+        choices=INVENTORY_COLUMNS,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least the key or the name."},
+    )
+
+
+class SavedViewForm(forms.Form):
+    """Save the current filters and columns under a name."""
+
+    name = forms.CharField(
+        label="Name of this view",
+        max_length=NAME_MAX,
+        help_text="Saves the filters and columns shown now, e.g. Tier 1 overdue.",
+    )
+    query = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
+
+
+class SavedViewRenameForm(forms.Form):
+    """Give a saved view another name."""
+
+    name = forms.CharField(label="New name", max_length=NAME_MAX)

@@ -399,3 +399,52 @@ class ExternalRegistryModel(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.name}"
+
+
+# Columns the inventory table can show, in display order; the first two link to the model's page.
+INVENTORY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("key", "Key"),
+    ("name", "Name"),
+    ("unit", "Business unit"),
+    ("owners", "Owners"),
+    ("type", "Type"),
+    ("stage", "Stage"),
+    ("tier", "Risk tier"),
+    ("eu_ai_act", "EU AI Act"),
+    ("compliance", "Compliance"),
+    ("next_validation", "Next validation due"),
+    ("tags", "Tags"),
+    ("updated", "Updated"),
+)
+DEFAULT_INVENTORY_COLUMNS: tuple[str, ...] = (
+    "key",
+    "name",
+    "unit",
+    "owners",
+    "type",
+    "stage",
+    "tier",
+    "compliance",
+    "next_validation",
+    "tags",
+)
+
+
+class SavedView(TimeStampedModel):
+    """A person's named inventory filter: the list page's query string and the columns to show.
+
+    Private to its owner: nobody else, whatever their role, lists, applies, renames or deletes it. It holds no
+    governance fact, so it keeps no field history.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=100)
+    query = models.CharField(max_length=2000, blank=True, help_text="The inventory list's query string.")
+    columns: models.JSONField[Any, Any] = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["owner", "name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="saved_view_unique_name_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -34,6 +34,7 @@ from inventory.models import (
     ModelDependency,
     ModelVersion,
     RegisteredModel,
+    SavedView,
     Tag,
 )
 
@@ -499,3 +500,11 @@ def model_lineage_chain(
 def external_model_queryset(*, user: Any, action: str = "view") -> QuerySet[ExternalRegistryModel]:
     """Models found in MLflow that the user may see (the roles that read the whole inventory), with the linked model."""
     return restrict(user, action, ExternalRegistryModel.objects.all()).select_related("registered_model")
+
+
+def saved_view_queryset(*, user: Any) -> QuerySet[SavedView]:
+    """The user's own saved inventory views, by name. Nobody sees another person's views, not even an
+    administrator: they are personal settings, not inventory records, so the role gate does not apply."""
+    if not user.is_authenticated:
+        return SavedView.objects.none()
+    return SavedView.objects.filter(owner=user).order_by("name")

@@ -14,22 +14,35 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, Func, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core import roles
 from core.models import User
 from core.permissions import has_model_permission, user_can
-from inventory.filtersets import BusinessUnitFilterSet, RegisteredModelFilterSet
+from core.selectors import user_queryset
+from inventory.filtersets import COMPLIANCE_CHOICES, BusinessUnitFilterSet, RegisteredModelFilterSet
 from inventory.forms import (
+    ColumnsForm,
     ModelVersionForm,
     RegisteredModelCreateForm,
     RegisteredModelEditForm,
+    SavedViewForm,
+    SavedViewRenameForm,
     add_service_errors,
     present_inventory_filters,
 )
-from inventory.models import Artifact, BusinessUnit, RegisteredModel
+from inventory.models import (
+    DEFAULT_INVENTORY_COLUMNS,
+    INVENTORY_COLUMNS,
+    Artifact,
+    BusinessUnit,
+    RegisteredModel,
+    SavedView,
+)
 from inventory.selectors import (
     business_unit_queryset,
     model_lineage,
@@ -38,8 +51,10 @@ from inventory.selectors import (
     registered_model_get,
     registered_model_queryset,
     runs_where_queryset,
+    saved_view_queryset,
 )
-from inventory.services import model_version_create, registered_model_create, registered_model_update
+from inventory.services import model_version_create, registered_model_create, registered_model_update, saved_views
+from inventory.services.saved_views import clean_columns, clean_query
 
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
@@ -60,34 +75,224 @@ def page_size(raw: str | None) -> int:
     return min(max(size, 1), PAGE_SIZE_MAX)
 
 
-@login_required
-@require_safe
-def model_list(request: HttpRequest) -> HttpResponse:
-    """The inventory the user may see, filtered, ordered and paged.
+COLUMNS_SESSION_KEY = "inventory_columns"
+COLUMN_LABELS = dict(INVENTORY_COLUMNS)
+# The stylesheet's existing state colours: green, red, grey.
+COMPLIANCE_BADGES = {"compliant": "state-approved", "non_compliant": "state-rejected", "exempt": "state-retired"}
+# The Risk Officer's role permission; the inventory names it rather than importing governance (which sits above
+# it) to decide whether to offer the bulk actions. governance.views.bulk_action checks it again on the server.
+BULK_ACTION_PERMISSION = "governance.review_riskassessment"
 
-    The filters are the FilterSet the API uses; input it rejects (an unknown unit, a bad choice) is shown on
-    the form and lists nothing, rather than silently listing everything.
-    """
+
+def chosen_columns(request: HttpRequest) -> list[str]:
+    """The columns this session shows: the last choice, or the defaults (also when a stored choice went stale)."""
+    stored = request.session.get(COLUMNS_SESSION_KEY)
+    if stored:
+        try:
+            return clean_columns(stored)
+        except ValidationError:
+            pass
+    return list(DEFAULT_INVENTORY_COLUMNS)
+
+
+def _list_query(params: QueryDict) -> str:
+    """The filters of a list URL without paging or selection, as saved views and the column form keep them."""
+    try:
+        return clean_query(params.urlencode())
+    except ValidationError:
+        return ""
+
+
+def _list_url(query: str) -> str:
+    url = reverse("inventory:model-list")
+    return f"{url}?{query}" if query else url
+
+
+def _list_page(
+    request: HttpRequest,
+    params: QueryDict,
+    *,
+    save_form: SavedViewForm | None = None,
+    columns_form: ColumnsForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The inventory list for the filters in ``params``; a form sent back with errors is shown in place."""
     user = signed_in(request)
-    filterset = RegisteredModelFilterSet(request.GET, queryset=registered_model_queryset(user=user), request=request)
+    columns = chosen_columns(request)
+    queryset = registered_model_queryset(user=user)
+    if "tags" not in columns:
+        queryset = queryset.prefetch_related(None)
+    if "compliance" in columns:
+        # One correlated subquery in the list's own SELECT, so the column costs no query of its own.
+        statuses = RegisteredModelFilterSet.latest_compliance_statuses().filter(model_id=OuterRef("pk"))
+        queryset = queryset.annotate(compliance_status=Subquery(statuses.values("status")[:1]))
+    filterset = RegisteredModelFilterSet(params, queryset=queryset, request=request)
     present_inventory_filters(filterset.form)
     valid = filterset.is_valid()
-    models = (filterset.qs) if valid else filterset.queryset.none()
-    per_page = page_size(request.GET.get("per_page"))
-    page = Paginator(models, per_page).get_page(request.GET.get("page"))
-    choices = sorted({*PAGE_SIZE_CHOICES, per_page})
+    models = filterset.qs if valid else filterset.queryset.none()
+    per_page = page_size(params.get("per_page"))
+    page = Paginator(models, per_page).get_page(params.get("page"))
+    query = _list_query(params)
+    can_bulk = user.is_active and user.has_perm(BULK_ACTION_PERMISSION)
+    select_all = can_bulk and params.get("select") == "page"
+    rows = list(page.object_list)
+    if "compliance" in columns:
+        labels = dict(COMPLIANCE_CHOICES)
+        for model in rows:
+            model.compliance_label = labels.get(model.compliance_status, "")
+            model.compliance_badge = COMPLIANCE_BADGES.get(model.compliance_status, "")
     context = {
         "filterset": filterset,
         "form": filterset.form,
         "filters_valid": valid,
         "page_obj": page,
+        "rows": rows,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "per_page": per_page,
-        "page_size_choices": choices,
+        "page_size_choices": sorted({*PAGE_SIZE_CHOICES, per_page}),
         "today": timezone.localdate(),
         "can_register": has_model_permission(user, RegisteredModel, "add"),
+        "columns": columns,
+        "column_headers": [(code, COLUMN_LABELS[code]) for code in columns],
+        "query": query,
+        "list_url": _list_url(query),
+        "saved_views": list(saved_view_queryset(user=user)),
+        "save_form": save_form or SavedViewForm(initial={"query": query}, auto_id="id_save_%s"),
+        "columns_form": columns_form or ColumnsForm(initial={"columns": columns}, auto_id="id_columns_%s"),
+        "can_bulk": can_bulk,
+        "select_all": select_all,
+        "selected_count": len(rows) if select_all else 0,
+        "bulk_validators": list(
+            user_queryset(user=user)
+            .filter(groups__name=roles.VALIDATOR, is_active=True, is_service_account=False)
+            .prefetch_related(None)
+            .select_related(None)
+            .order_by("username")
+            .distinct()
+        )
+        if can_bulk and rows
+        else [],
     }
-    return render(request, "inventory/model_list.html", context)
+    return render(request, "inventory/model_list.html", context, status=status)
+
+
+@login_required
+@require_safe
+def model_list(request: HttpRequest) -> HttpResponse:
+    """The inventory the user may see, filtered, ordered and paged, in the columns the user chose.
+
+    The filters are the FilterSet the API uses; input it rejects (an unknown unit, a bad choice) is shown on
+    the form and lists nothing, rather than silently listing everything. ``?saved=<id>`` applies one of the
+    user's saved views: its columns become the session's, and the page redirects to its filters.
+    """
+    user = signed_in(request)
+    if "saved" in request.GET:
+        view = get_object_or_404(saved_view_queryset(user=user), pk=_int_or_404(request.GET["saved"]))
+        request.session[COLUMNS_SESSION_KEY] = list(view.columns)
+        messages.info(request, f"Showing your saved view “{view.name}”.")
+        return redirect(_list_url(view.query))
+    return _list_page(request, request.GET)
+
+
+def _int_or_404(raw: str) -> int:
+    if not raw.isdigit():
+        raise Http404("No such saved view.")
+    return int(raw)
+
+
+def _posted_filters(request: HttpRequest) -> QueryDict:
+    """The list filters a form on the list page carried along in its ``query`` field."""
+    return QueryDict(request.POST.get("query", "")[:4000])
+
+
+@login_required
+@require_POST
+def columns_update(request: HttpRequest) -> HttpResponse:
+    """Choose the inventory's columns for this session; the filters shown stay as they were."""
+    params = _posted_filters(request)
+    form = ColumnsForm(request.POST, auto_id="id_columns_%s")
+    if form.is_valid():
+        try:
+            request.session[COLUMNS_SESSION_KEY] = clean_columns(form.cleaned_data["columns"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return redirect(_list_url(_list_query(params)))
+    return _list_page(request, params, columns_form=form, status=400)
+
+
+@login_required
+@require_POST
+def saved_view_create(request: HttpRequest) -> HttpResponse:
+    """Save the current filters and the session's columns under a name."""
+    user = signed_in(request)
+    params = _posted_filters(request)
+    form = SavedViewForm(request.POST, auto_id="id_save_%s")
+    if form.is_valid():
+        try:
+            view = saved_views.saved_view_create(
+                actor=user, name=form.cleaned_data["name"], query=params.urlencode(), columns=chosen_columns(request)
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Saved the view “{view.name}”; pick it from “Saved views” to apply it.")
+            return redirect(_list_url(view.query))
+    return _list_page(request, params, save_form=form, status=400)
+
+
+def _saved_views_page(
+    request: HttpRequest, *, failed: SavedView | None = None, form: SavedViewRenameForm | None = None
+) -> HttpResponse:
+    """The user's saved views, each with its rename form (the one that failed keeps its errors)."""
+    user = signed_in(request)
+    rows = []
+    for view in saved_view_queryset(user=user):
+        if failed is not None and form is not None and view.pk == failed.pk:
+            rename = form
+        else:
+            rename = SavedViewRenameForm(initial={"name": view.name}, auto_id=f"id_rename_{view.pk}_%s")
+        labels = [COLUMN_LABELS.get(code, code) for code in view.columns]
+        rows.append({"view": view, "form": rename, "url": _list_url(view.query), "columns": labels})
+    status = 400 if form is not None else 200
+    return render(request, "inventory/saved_views.html", {"rows": rows, "form": form}, status=status)
+
+
+@login_required
+@require_safe
+def saved_view_list(request: HttpRequest) -> HttpResponse:
+    """The user's saved views, to apply, rename or delete."""
+    return _saved_views_page(request)
+
+
+@login_required
+@require_POST
+def saved_view_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename one of the user's saved views; another person's is a 404."""
+    user = signed_in(request)
+    view = get_object_or_404(saved_view_queryset(user=user), pk=pk)
+    form = SavedViewRenameForm(request.POST, auto_id=f"id_rename_{view.pk}_%s")
+    if form.is_valid():
+        try:
+            saved_views.saved_view_rename(actor=user, view=view, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Renamed to “{form.cleaned_data['name'].strip()}”.")
+            return redirect("inventory:saved-views")
+    return _saved_views_page(request, failed=view, form=form)
+
+
+@login_required
+@require_POST
+def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete one of the user's saved views; another person's is a 404."""
+    user = signed_in(request)
+    view = get_object_or_404(saved_view_queryset(user=user), pk=pk)
+    name = view.name
+    saved_views.saved_view_delete(actor=user, view=view)
+    messages.success(request, f"Deleted the view “{name}”.")
+    return redirect("inventory:saved-views")
 
 
 @login_required
