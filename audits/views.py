@@ -26,6 +26,7 @@ from audits.fairness import RATE_METRICS
 from audits.filtersets import AuditRunFilterSet
 from audits.forms import CompareForm, EvaluationUploadForm, ScheduleForm
 from audits.models import AuditRun
+from audits.views_dossier import analysis_charts, compare_choices, latest_finished_run
 from inventory.forms import add_service_errors
 from inventory.models import RegisteredModel
 from inventory.selectors import model_version_queryset, registered_model_get
@@ -125,6 +126,12 @@ def _model_page(request: HttpRequest, model: RegisteredModel, form: Any, status:
         "may_audit": form is not None,
         "form": form,
     }
+    latest = latest_finished_run(runs)
+    context |= {
+        "latest_run": latest,
+        "charts": analysis_charts(_analyses(latest.result)) if latest else [],
+        "compare_runs": compare_choices(runs),
+    }
     return render(request, "audits/model_audits.html", context, status=status)
 
 
@@ -176,9 +183,11 @@ def dataset_audit(request: HttpRequest, pk: int) -> HttpResponse:
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One run: status, verdicts against the policy, per-group figures with intervals, and its provenance."""
     run = get_object_or_404(selectors.audit_run_queryset(user=signed_in(request)), pk=pk)
+    analyses = _analyses(run.result)
     context = {
         "run": run,
-        "analyses": _analyses(run.result),
+        "analyses": analyses,
+        "charts": analysis_charts(analyses),
         "metric_labels": [METRIC_LABELS[metric] for metric in RATE_METRICS],
         "finished": run.finished_at is not None,
     }

@@ -2,13 +2,15 @@
 
 from django.urls import path
 
-from governance import views
+from governance import views, views_dossier
 
 app_name = "governance"
 
 urlpatterns = [
     path("models/<str:key>/", views.model_governance, name="model"),
     path("models/<str:key>/assess/", views.assessment_create, name="assess"),
+    path("models/<str:key>/findings/", views_dossier.model_findings, name="model-findings"),
+    path("models/<str:key>/ledger/", views_dossier.model_ledger, name="model-ledger"),
     path("assessments/<int:pk>/review/", views.assessment_review, name="assessment-review"),
     path("assessments/<int:pk>/override/", views.override_request, name="override-request"),
     path("overrides/<int:pk>/decide/", views.override_decide, name="override-decide"),
@@ -24,5 +26,6 @@ urlpatterns = [
     path("questionnaires/<int:version>/", views.questionnaire_detail, name="questionnaire"),
     path("questionnaires/<int:version>/publish/", views.questionnaire_publish, name="questionnaire-publish"),
     path("notifications/", views.notification_list, name="notifications"),
+    path("bulk/", views.bulk_action, name="bulk-action"),
     path("notifications/read/", views.notifications_mark_read, name="notifications-read"),
 ]
