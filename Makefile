@@ -16,12 +16,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k health -x"`.
 PYTEST_ARGS ?=
-# Benchmark size: `make bench SIZE=small` (100,000 rows, 2,000 models) or full (1,000,000 rows; 100,000 models on
-# PostgreSQL). Extra arguments for `python -m bench`, e.g. BENCH_ARGS="--skip-sweep".
+# Benchmark size: `make bench SIZE=small` (100,000 audit rows, 2,000 models) or full (1,000,000 rows; 100,000 models,
+# 300,000 versions, 1,000,000 artifacts on PostgreSQL: DATABASE_URL=postgres://...). Extra arguments for
+# `python -m bench`, e.g. BENCH_ARGS="--only web,mlflow" (groups: audit sweep web gate ingest export mlflow load
+# workers; docs/performance.md). The load group needs wrk, the workers group Redis (database 8).
 SIZE ?= full
 BENCH_ARGS ?=
-# Debian packages the test suite uses: Chromium for the browser tests.
-SYSTEM_PACKAGES := chromium fonts-dejavu-core poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0
+# Debian packages the test suite uses: Chromium for the browser tests; wrk for `make bench`'s load group.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 wrk
 
 # uv must use the machine's Python, never download one, and copy rather than hard-link across filesystems.
 export UV_PYTHON_DOWNLOADS := never
@@ -41,7 +43,7 @@ help:
 	@echo "make test         install, lint, run the whole test suite (honours DATABASE_URL, REDIS_URL, REQUIRE_SERVICES)"
 	@echo "make test-sqlite  the test suite again on the embedded SQLite database, whatever DATABASE_URL says"
 	@echo "make lint         ruff, mypy, Django's checks, migrations up to date, compose file valid"
-	@echo "make bench        time the bias audit (vs fairlearn and a bare count) and the compliance sweep (SIZE=small|full)"
+	@echo "make bench        time the portal on a synthetic enterprise inventory, next to MLflow, under load (SIZE=small|full)"
 	@echo "make run          serve like 'make demo' without seeding"
 	@echo "make clean        remove the virtualenv, tools, caches, queues and logs (keeps var/portal.sqlite3)"
 
@@ -89,7 +91,7 @@ run: install
 	$(MANAGE) migrate --noinput
 	HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) scripts/serve.sh
 
-# Timings, never assertions: prints a table and writes var/bench/<timestamp>.json (docs/benchmarks.md).
+# Timings, never assertions: prints a table and writes var/bench/<timestamp>.json (docs/performance.md).
 bench: install
 	DEBUG=1 $(VENV)/bin/python -m bench --size $(SIZE) $(BENCH_ARGS)
 

@@ -17,12 +17,14 @@ import numpy as np
 
 @dataclass
 class Measurement:
-    """One timed case: its wall-clock seconds per run (after the warm-up) and the parameters it ran with."""
+    """One timed case: its wall-clock seconds per run (after the warm-up), the parameters it ran with, and for a
+    request the database queries it made (``None`` where queries are not counted)."""
 
     group: str
     name: str
     seconds: list[float]
     params: dict[str, Any] = field(default_factory=dict)
+    queries: int | None = None
 
     @property
     def median(self) -> float:
@@ -66,23 +68,41 @@ def machine() -> dict[str, Any]:
     }
 
 
-def table(measurements: list[Measurement], ratios: dict[str, float]) -> str:
-    """A fixed-width table of median / p95 / max per case, then the ratios."""
-    header = f"{'group':<10} {'case':<44} {'runs':>4} {'median s':>9} {'p95 s':>9} {'max s':>9}"
+def table(measurements: list[Measurement], ratios: dict[str, float], figures: dict[str, Any] | None = None) -> str:
+    """A fixed-width table of median / p95 / max (and queries) per case, then the ratios and other figures."""
+    header = f"{'group':<10} {'case':<52} {'runs':>4} {'median s':>9} {'p95 s':>9} {'max s':>9} {'queries':>7}"
     lines = [header, "-" * len(header)]
     for item in measurements:
+        queries = "" if item.queries is None else str(item.queries)
         lines.append(
-            f"{item.group:<10} {item.name:<44} {len(item.seconds):>4} "
-            f"{item.median:>9.4f} {item.p95:>9.4f} {item.max:>9.4f}"
+            f"{item.group:<10} {item.name[:52]:<52} {len(item.seconds):>4} "
+            f"{item.median:>9.4f} {item.p95:>9.4f} {item.max:>9.4f} {queries:>7}"
         )
     if ratios:
         lines.append("")
         lines.extend(f"{name}: {value:.1f}×" for name, value in ratios.items())
+    if figures:
+        lines.append("")
+        # Names starting with "_" hold structured detail for the JSON report only.
+        lines.extend(f"{name}: {_figure(value)}" for name, value in figures.items() if not name.startswith("_"))
     return "\n".join(lines)
 
 
+def _figure(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
 def write_json(
-    directory: Path, *, settings: dict[str, Any], measurements: list[Measurement], ratios: dict[str, float]
+    directory: Path,
+    *,
+    settings: dict[str, Any],
+    measurements: list[Measurement],
+    ratios: dict[str, float],
+    figures: dict[str, Any] | None = None,
 ) -> Path:
     """Write the report to ``directory/<UTC timestamp>.json`` and return its path."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -94,6 +114,7 @@ def write_json(
         "settings": settings,
         "measurements": [item.as_dict() for item in measurements],
         "ratios": ratios,
+        "figures": figures or {},
     }
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return path

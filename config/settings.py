@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from config.env import Env, database_from_url
 
@@ -237,6 +238,13 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", 60, minimum=1)
+# Long work (bias audits, the compliance sweep, report exports) goes to its own "audits" queue, everything else
+# (notifications, heartbeats, the MLflow sync) to the default "celery" queue, so a batch of audits never delays
+# short tasks when workers are split by queue (`celery worker -Q celery` and `-Q audits`, docs/operations.md). A
+# worker started without -Q consumes both queues, as before.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in ("celery", "audits")]
+CELERY_TASK_ROUTES = {"audits.tasks.*": {"queue": "audits"}, "reports.tasks.*": {"queue": "audits"}}
 # The default schedules are rows in django-celery-beat's tables, installed after migrate (core/schedules.py),
 # so what Risk Officers change on the schedules page survives a restart of beat.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import main
+from bench.__main__ import main, parse
 
 
 @pytest.mark.django_db
@@ -20,18 +20,39 @@ def test_bench_runs_tiny_and_writes_json(tmp_path: Path) -> None:
             "--runs=2",
             "--fairlearn-runs=1",
             "--sweep-runs=1",
+            "--web-runs=2",
+            "--ingest=3",
+            "--only=audit,sweep,web,gate,ingest",
             "--database=current",
             f"--out={tmp_path}",
         ]
     )
     assert path.parent == tmp_path
     report = json.loads(path.read_text(encoding="utf-8"))
+    assert report["settings"]["notes"] == [], "no group may fail"
     names = {item["name"] for item in report["measurements"]}
     assert "fairlearn MetricFrame (5 metrics)" in names
     assert "compliance sweep of 12 models" in names
+    assert {
+        "list API first page (risk officer)",
+        "model detail API (risk officer)",
+        "dashboard page (risk officer)",
+    } <= names
+    assert "gate decision (CI token)" in names
     assert all(len(item["seconds"]) == item["runs"] and item["runs"] >= 1 for item in report["measurements"])
+    # Requests carry the number of queries they made.
+    detail = next(item for item in report["measurements"] if item["name"] == "model detail API (risk officer)")
+    assert detail["queries"] >= 1
     assert set(report["ratios"]) >= {"fairlearn / fast path (target ≥ 10)", "fast path / bare count (target ≤ 3)"}
     assert report["settings"]["rows"] == 2000
+    assert report["settings"]["inventory"]["models"] == 12
+    assert report["figures"]["artifact ingestion through the API (artifacts/s, one client)"] > 0
+
+
+def test_only_refuses_unknown_groups(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse(["--only=web,nonsense"])
+    assert "nonsense" in capsys.readouterr().err
 
 
 def test_fast_path_matches_bare_count() -> None:

@@ -87,6 +87,9 @@ def redis_app(redis_url: str) -> Iterator[Celery]:
         result_backend=redis_url,
         broker_transport_options={},
         task_default_queue=queue,
+        # Every task on the test's own queue: the portal's queues and routes (celery, audits) are shared.
+        task_queues=None,
+        task_routes=None,
         task_create_missing_queues=True,
     )
     try:
