@@ -7,6 +7,7 @@ from core.api.views import UserViewSet
 from gate.api.routes import register as register_gate
 from governance.api.routes import register as register_governance
 from inventory.api.routes import register as register_inventory
+from monitoring.api.routes import register as register_monitoring
 from reports.api.routes import register as register_reports
 
 router = DefaultRouter()
@@ -14,6 +15,7 @@ register_inventory(router)
 router.register("users", UserViewSet, basename="user")
 register_governance(router)
 register_audits(router)
+register_monitoring(router)
 register_gate(router)
 register_reports(router)
 

@@ -47,10 +47,11 @@ INSTALLED_APPS = [
     "inventory",
     "governance",
     "audits",
-    "demo",
+    "monitoring",
     "dashboard",
     "gate",
     "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -149,12 +150,12 @@ EVALUATION_DATA_URL_PREFIXES = env.list("EVALUATION_DATA_URL_PREFIXES", [])
 for _prefix in EVALUATION_DATA_URL_PREFIXES:
     if not _prefix.lower().startswith(("http://", "https://")) or not _prefix.split("/")[2]:
         raise ImproperlyConfigured(f"EVALUATION_DATA_URL_PREFIXES: {_prefix!r} is not an http(s) URL with a host")
-
 # Serve static files straight from the finders when debugging, so `collectstatic` is not a demo step.
 WHITENOISE_USE_FINDERS = DEBUG
 
 # Texts longer than this are refused with a message rather than stored: a model's purpose is prose, not a dump.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", not DEBUG)
@@ -194,7 +195,6 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # Swagger UI would otherwise fetch a validation badge from an outside host.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
-}
     # Several choice sets share a field name ("kind", "status", "state"); name each enum after its choices.
     "ENUM_NAME_OVERRIDES": {
         "ArtifactKindEnum": "inventory.choices.ArtifactKind",
@@ -205,6 +205,7 @@ SPECTACULAR_SETTINGS = {
         "GateReasonCodeEnum": "gate.choices.ReasonCode",
         "ExportKindEnum": "reports.choices.ExportKind",
     },
+}
 
 # Celery. With REDIS_URL set, Redis is broker and result store (production). Without it, the broker is a
 # folder under var/: worker and beat still run as real processes, the laptop just needs no server.
@@ -237,16 +238,26 @@ CELERY_RESULT_EXPIRES = 86_400
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", 60, minimum=1)
-# Long work (bias audits, the compliance sweep, report exports) goes to its own "audits" queue, everything else
-# (notifications, heartbeats, the MLflow sync) to the default "celery" queue, so a batch of audits never delays
+# Long work (bias and drift audits, the compliance sweep, report exports) goes to its own "audits" queue, everything
+# else (notifications, heartbeats, the MLflow sync) to the default "celery" queue, so a batch of audits never delays
 # short tasks when workers are split by queue (`celery worker -Q celery` and `-Q audits`, docs/operations.md). A
 # worker started without -Q consumes both queues, as before.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in ("celery", "audits")]
-CELERY_TASK_ROUTES = {"audits.tasks.*": {"queue": "audits"}, "reports.tasks.*": {"queue": "audits"}}
+CELERY_TASK_ROUTES = {
+    "audits.tasks.*": {"queue": "audits"},
+    "monitoring.tasks.*": {"queue": "audits"},
+    "reports.tasks.*": {"queue": "audits"},
+}
+HEARTBEAT_SECONDS = env.int("HEARTBEAT_SECONDS", 60, minimum=1)
 # The default schedules are rows in django-celery-beat's tables, installed after migrate (core/schedules.py),
 # so what Risk Officers change on the schedules page survives a restart of beat.
+
+# MLflow import (docs/mlflow.md): the tracking server `sync_mlflow` reads by default. When set, a default schedule
+# runs the sync hourly (core/schedules.py); MLFLOW_TRACKING_TOKEN (or _FILE) is sent as a bearer token if the server
+# sits behind authentication.
+MLFLOW_TRACKING_URI = env.url("MLFLOW_TRACKING_URI", "", schemes=("http", "https"))
+MLFLOW_TRACKING_TOKEN = env.str("MLFLOW_TRACKING_TOKEN", "")
 
 # E-mail: notifications are written to the console unless an SMTP server is configured.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -256,23 +267,9 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "modelops-portal@localhost")
-# MLflow import (docs/mlflow.md): the tracking server `sync_mlflow` reads by default. When set, a default schedule
-# runs the sync hourly (core/schedules.py); MLFLOW_TRACKING_TOKEN (or _FILE) is sent as a bearer token if the server
-# sits behind authentication.
-MLFLOW_TRACKING_URI = env.url("MLFLOW_TRACKING_URI", "", schemes=("http", "https"))
-MLFLOW_TRACKING_TOKEN = env.str("MLFLOW_TRACKING_TOKEN", "")
-
 # Absolute links in e-mails point here.
 PORTAL_BASE_URL = env.url("PORTAL_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.middleware.RequestIdLogFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-    },
-    "handlers": {
 # The deployment gate (docs/deployment-gate.md). Decision tokens are signed with GATE_SIGNING_KEY (a PEM private
 # key, EC P-256 or Ed25519; usually given as GATE_SIGNING_KEY_FILE); without it a key is generated once under
 # GATE_KEY_DIR. Public keys of earlier keys stay published from GATE_PREVIOUS_PUBLIC_KEYS(_FILE) after a rotation.
@@ -289,6 +286,14 @@ for _environment in GATE_UNGATED_ENVIRONMENTS:
 # Days the owners get to fix a deployment of a digest that was never approved (the finding's due date).
 GATE_UNAPPROVED_DEPLOYMENT_DUE_DAYS = env.int("GATE_UNAPPROVED_DEPLOYMENT_DUE_DAYS", 7, minimum=1, maximum=365)
 
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "core.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},

@@ -11,6 +11,7 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("governance/", include("governance.urls")),
     path("audits/", include("audits.urls")),
+    path("monitoring/", include("monitoring.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("reports/", include("reports.urls")),
     path("api/v1/", include("config.api_urls")),

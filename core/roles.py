@@ -21,7 +21,7 @@ ADMIN = "Admin"
 ALL_ROLES = (MODEL_OWNER, VALIDATOR, RISK_OFFICER, AUDITOR, CI_SERVICE, ADMIN)
 
 # Apps whose permissions the roles are made of.
-PORTAL_APPS = ("core", "inventory", "governance", "audits", "gate", "reports")
+PORTAL_APPS = ("core", "inventory", "governance", "audits", "monitoring", "gate", "reports")
 
 # "app.codename" entries; "app.view_*" means every view permission of the app, "app.*" every permission.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -59,6 +59,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "governance.change_tierpolicy",
         "governance.change_policypack",
         "gate.view_*",
+        # Every model's targets, observations and drift runs; agreeing a target is a Risk Officer's right,
+        # checked by the service (nobody agrees their own proposal).
+        "monitoring.view_*",
+        "monitoring.change_monitoringtarget",
         # Every export, including other people's and the scheduled ones. Anyone signed in may export what they
         # can see and sees their own exports through an object permission (reports.services).
         "reports.view_*",
