@@ -75,13 +75,17 @@ class RegisteredModelFilterSet(django_filters.FilterSet):
     validator = django_filters.ModelChoiceFilter(
         queryset=PEOPLE, to_field_name="username", method="filter_validator", label="Validator"
     )
-    model_type = django_filters.MultipleChoiceFilter(choices=ModelType.choices, label="Type")
+    # Plain columns of the model itself: no join can repeat a row, so no DISTINCT (which PostgreSQL pays for with
+    # a sort over every selected column of the filtered inventory).
+    model_type = django_filters.MultipleChoiceFilter(choices=ModelType.choices, label="Type", distinct=False)
     stage = django_filters.MultipleChoiceFilter(
-        field_name="lifecycle_stage", choices=LifecycleStage.choices, label="Stage"
+        field_name="lifecycle_stage", choices=LifecycleStage.choices, label="Stage", distinct=False
     )
-    tier = django_filters.MultipleChoiceFilter(field_name="risk_tier", choices=RiskTier.choices, label="Risk tier")
+    tier = django_filters.MultipleChoiceFilter(
+        field_name="risk_tier", choices=RiskTier.choices, label="Risk tier", distinct=False
+    )
     eu_ai_act_category = django_filters.MultipleChoiceFilter(
-        choices=EUAIActCategory.choices, label="EU AI Act category"
+        choices=EUAIActCategory.choices, label="EU AI Act category", distinct=False
     )
     tag = django_filters.CharFilter(method="filter_tag", label="Tag", max_length=50)
     validation_overdue = django_filters.BooleanFilter(method="filter_overdue", label="Revalidation overdue")
