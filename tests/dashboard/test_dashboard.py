@@ -195,3 +195,12 @@ def test_trend_chart_skips_sweeps_that_assessed_nothing() -> None:
     chart = trend_chart(points, width=120, height=120, margin=10)
     assert [(x, y, point.run_id) for x, y, point in chart.points] == [(10.0, 60.0, 1), (110.0, 10.0, 3)]
     assert chart.polyline == "10.0,60.0 110.0,10.0"
+
+
+def test_the_header_search_finds_models_by_key_name_or_owner_within_visibility(personas: Any) -> None:
+    page = _client(personas.owner_a).get(reverse("dashboard:home")).content.decode()
+    assert 'role="search"' in page and 'name="q"' in page
+    by_owner = _client(personas.risk_officer).get(reverse("inventory:model-list"), {"q": "owner_b"})
+    assert [model.key for model in by_owner.context["page_obj"]] == ["RB-0002"]
+    hidden = _client(personas.owner_a).get(reverse("inventory:model-list"), {"q": "RB-0002"})
+    assert hidden.context["page_obj"].paginator.count == 0
