@@ -95,7 +95,7 @@ def test_owner_finds_edits_and_sees_history(page: Page, live_server, owner_inven
     page.screenshot(path=str(screenshot_dir / "inventory.png"), full_page=True)
 
     # Filter by text and by stage.
-    page.get_by_label("Search").fill("scorecard")
+    page.get_by_label("Search", exact=True).fill("scorecard")
     page.get_by_role("group", name="Stage").get_by_label("Development").check()
     page.get_by_role("button", name="Apply filters").click()
     expect(page.locator("#result-count")).to_contain_text("1 model")
