@@ -133,3 +133,15 @@ def api_client_for() -> Any:
 def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2 at production strength costs ~0.3 s a user; the personas alone would cost seconds per test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On SQLite, leave out the tests of PostgreSQL-only behaviour: they run in CI's PostgreSQL pass."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    postgresql_only = [item for item in items if item.get_closest_marker("postgresql_only")]
+    if postgresql_only:
+        config.hook.pytest_deselected(items=postgresql_only)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql_only")]

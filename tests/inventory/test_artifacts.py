@@ -17,6 +17,7 @@ from inventory.models import Artifact, ModelVersion
 from inventory.selectors import approved_digests
 from inventory.services import artifacts as services
 from tests.factories import ModelVersionFactory
+from tests.markers import postgresql_only
 
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
 DIGEST = "sha256:" + "a" * 64
@@ -350,15 +351,14 @@ def test_a_batch_has_a_size_limit(personas, version):
     assert "At most 100" in caught.value.message_dict["artifacts"][0]
 
 
+@postgresql_only  # SQLite serialises writers, so there is no race to lose
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_reports_of_one_artifact_make_one_record(personas):
     """Real concurrent transactions (PostgreSQL): every report succeeds and one row exists."""
     import threading
 
-    from django.db import connection, connections
+    from django.db import connections
 
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
     version = ModelVersionFactory(model=personas.model_a, version="1.0")
     barrier = threading.Barrier(4)
     outcomes: list[Any] = []
