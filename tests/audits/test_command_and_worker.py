@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
 import numpy as np
 import pytest
-import redis
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.core.management import call_command
-from django.db import OperationalError, connections
+from django.db import OperationalError
 
 from audits import evaluation
 from audits.models import AuditRun
 from audits.services import bias_audit_request, evaluation_dataset_create
 from audits.tasks import run_bias_audit
-from config.celery import app as portal_app
 from tests.audits.conftest import GERMAN_MAPPING, GERMAN_PREDICTIONS, upload
+from tests.celery_apps import close_worker_thread_connections, private_queue_app
 from tests.integration.embedded import STOP_SECONDS, wait_until
 
 
@@ -79,33 +77,8 @@ def test_mapping_problems_are_named(mapping: dict[str, Any], words: str) -> None
 @pytest.fixture
 def redis_app(redis_url: str) -> Iterator[Celery]:
     """A Celery app like the portal's on Redis, on a queue of its own (as in tests/integration/test_celery.py)."""
-    app = Celery("audits-test", set_as_current=False)
-    app.config_from_object("django.conf:settings", namespace="CELERY")
-    queue = f"test-{uuid.uuid4().hex}"
-    app.conf.update(
-        broker_url=redis_url,
-        result_backend=redis_url,
-        broker_transport_options={},
-        task_default_queue=queue,
-        # Every task on the test's own queue: the portal's queues and routes (celery, audits) are shared.
-        task_queues=None,
-        task_routes=None,
-        task_create_missing_queues=True,
-    )
-    try:
+    with private_queue_app("audits-test", redis_url) as app:
         yield app
-    finally:
-        portal_app.set_current()
-        portal_app.set_default()
-        app.close()
-        client = redis.Redis.from_url(redis_url)
-        for key in client.scan_iter(match=f"*{queue}*"):
-            client.delete(key)
-
-
-def _close_worker_thread_connections(**kwargs: Any) -> None:
-    # The worker thread's own database connection would keep PostgreSQL from dropping the test database.
-    connections.close_all()
 
 
 def _finished(run_id: int) -> bool:
@@ -124,13 +97,13 @@ def test_worker_on_redis_runs_an_uploaded_audit_end_to_end(
         actor=personas.owner_a, version=version_a, name="holdout", mapping=GERMAN_MAPPING, upload=upload(german_csv)
     )
     run = bias_audit_request(actor=personas.owner_a, dataset=dataset, enqueue=False)
-    task_postrun.connect(_close_worker_thread_connections, weak=False)
+    task_postrun.connect(close_worker_thread_connections, weak=False)
     try:
         with start_worker(redis_app, pool="solo", perform_ping_check=False, shutdown_timeout=STOP_SECONDS):
             redis_app.send_task(run_bias_audit.name, args=[run.pk])
             finished = wait_until(lambda: _finished(run.pk))
     finally:
-        task_postrun.disconnect(_close_worker_thread_connections)
+        task_postrun.disconnect(close_worker_thread_connections)
 
     assert finished, "the worker did not finish the audit"
     run.refresh_from_db()

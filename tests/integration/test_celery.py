@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
-from django.db import OperationalError, connections
+from django.db import OperationalError
 
-from config.celery import app as portal_app
 from core.models import ServiceHeartbeat
 from core.tasks import record_heartbeat
+from tests.celery_apps import close_worker_thread_connections, private_queue_app
 from tests.integration.embedded import (
     STOP_SECONDS,
     embedded_environ,
@@ -42,35 +40,8 @@ def redis_app(redis_url: str) -> Iterator[Celery]:
     message away from any other worker on the same Redis (a developer's, or a parallel run). The embedded worker
     makes its app the process-wide current app; the portal's is put back.
     """
-    app = Celery("portal-test", set_as_current=False)
-    app.config_from_object("django.conf:settings", namespace="CELERY")
-    queue = f"test-{uuid.uuid4().hex}"
-    app.conf.update(
-        broker_url=redis_url,
-        result_backend=redis_url,
-        broker_transport_options={},
-        task_default_queue=queue,
-        # Every task on the test's own queue: the portal's queues and routes (celery, audits) are shared.
-        task_queues=None,
-        task_routes=None,
-        task_create_missing_queues=True,
-    )
-    try:
+    with private_queue_app("portal-test", redis_url) as app:
         yield app
-    finally:
-        portal_app.set_current()
-        portal_app.set_default()
-        app.close()
-        # kombu keeps the queue's bindings in Redis; a queue made for one run leaves none behind.
-        client = redis.Redis.from_url(redis_url)
-        for key in client.scan_iter(match=f"*{queue}*"):
-            client.delete(key)
-
-
-def _close_worker_thread_connections(**kwargs: Any) -> None:
-    # The embedded worker runs tasks in its own thread, which opens its own database connection. PostgreSQL
-    # refuses to drop the test database while that connection lives, so the thread closes it after each task.
-    connections.close_all()
 
 
 def _heartbeat_in_test_database() -> bool:
@@ -84,13 +55,13 @@ def _heartbeat_in_test_database() -> bool:
 @pytest.mark.services
 def test_worker_on_redis_runs_the_heartbeat_task(redis_app: Celery, transactional_db: Any) -> None:
     assert not ServiceHeartbeat.objects.exists()
-    task_postrun.connect(_close_worker_thread_connections, weak=False)
+    task_postrun.connect(close_worker_thread_connections, weak=False)
     try:
         with start_worker(redis_app, pool="solo", perform_ping_check=False, shutdown_timeout=STOP_SECONDS):
             redis_app.send_task(record_heartbeat.name, kwargs={"sent_at": "from-the-test"})
             recorded = wait_until(_heartbeat_in_test_database)
     finally:
-        task_postrun.disconnect(_close_worker_thread_connections)
+        task_postrun.disconnect(close_worker_thread_connections)
 
     assert recorded, "the worker did not record a heartbeat"
     heartbeat = ServiceHeartbeat.objects.get(name="scheduler")

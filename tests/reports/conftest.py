@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import datetime
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from celery import Celery
 from django.utils import timezone
 
-from config.celery import app as portal_app
 from core import roles
 from inventory.choices import DataSensitivity, LifecycleStage, ModelType
 from inventory.models import RegisteredModel
+from tests.celery_apps import private_queue_app
 from tests.factories import BusinessUnitFactory, RegisteredModelFactory, UserFactory
 
 
@@ -70,25 +68,5 @@ def redis_app(redis_url: str) -> Iterator[Celery]:
     The embedded worker makes its app the process-wide current app; the portal's is put back afterwards.
     """
     url = redis_url.rsplit("/", 1)[0] + "/10"
-    app = Celery("reports-test", set_as_current=False)
-    app.config_from_object("django.conf:settings", namespace="CELERY")
-    queue = f"test-reports-{uuid.uuid4().hex}"
-    app.conf.update(
-        broker_url=url,
-        result_backend=url,
-        broker_transport_options={},
-        task_default_queue=queue,
-        # Every task on the test's own queue: the portal's queues and routes (celery, audits) are shared.
-        task_queues=None,
-        task_routes=None,
-        task_create_missing_queues=True,
-    )
-    try:
+    with private_queue_app("reports-test", url) as app:
         yield app
-    finally:
-        portal_app.set_current()
-        portal_app.set_default()
-        app.close()
-        client = redis.Redis.from_url(url)
-        for key in client.scan_iter(match=f"*{queue}*"):
-            client.delete(key)

@@ -14,7 +14,7 @@ from celery.signals import task_postrun
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
-from django.db import OperationalError, connections
+from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
@@ -29,6 +29,7 @@ from reports.models import Export
 from reports.selectors import export_queryset
 from reports.services import export_execute, export_request, export_schedule_monthly
 from reports.tasks import monthly_portfolio_report, run_export
+from tests.celery_apps import close_worker_thread_connections
 from tests.integration.embedded import STOP_SECONDS, wait_until
 
 pytestmark = pytest.mark.django_db
@@ -257,11 +258,6 @@ def test_a_model_out_of_sight_by_run_time_is_an_error(personas: Any, queued: lis
     assert "RB-0001" in finished.error
 
 
-def _close_connections(**kwargs: Any) -> None:
-    # The worker thread's own database connection would keep PostgreSQL from dropping the test database.
-    connections.close_all()
-
-
 def _finished(pk: int) -> bool:
     try:
         return Export.objects.filter(pk=pk, status__in=[ExportStatus.DONE, ExportStatus.ERROR]).exists()
@@ -278,13 +274,13 @@ def test_a_real_worker_produces_the_export(
     inventory: Any,
 ) -> None:
     export = export_request(actor=personas.owner_a, kind=ExportKind.REGISTER_XLSX, enqueue=False)
-    task_postrun.connect(_close_connections, weak=False)
+    task_postrun.connect(close_worker_thread_connections, weak=False)
     try:
         with start_worker(redis_app, pool="solo", perform_ping_check=False, shutdown_timeout=STOP_SECONDS):
             redis_app.send_task(run_export.name, args=[export.pk])
             finished = wait_until(lambda: _finished(export.pk))
     finally:
-        task_postrun.disconnect(_close_connections)
+        task_postrun.disconnect(close_worker_thread_connections)
 
     assert finished, "the worker did not finish the export"
     export.refresh_from_db()
