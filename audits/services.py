@@ -113,6 +113,42 @@ def _read_limited(handle: Any, limit: int) -> bytes:
     return content
 
 
+def data_file_read(
+    *, upload: File | None, reference_path: str | None, reference_url: str | None
+) -> tuple[bytes, str, str]:
+    """The bytes of a data file given as an upload, a reference path or a reference URL (exactly one), read up to
+    ``EVALUATION_UPLOAD_MAX_BYTES``; with its file name and the reference to store ("" for an upload).
+
+    Shared by evaluation data and monitoring's drift data, so both refuse the same paths, URLs and sizes.
+    """
+    limit = settings.EVALUATION_UPLOAD_MAX_BYTES
+    if upload is not None:
+        upload.seek(0)
+        return _read_limited(upload, limit), upload.name or "", ""
+    if reference_path:
+        path = _resolve_reference(reference_path)
+        with path.open("rb") as handle:
+            return _read_limited(handle, limit), path.name, str(path)
+    assert reference_url is not None
+    fetched = _fetch_reference_url(reference_url)
+    # The URL as given is what the audit fetches again (a redirect's target may be temporary).
+    return fetched.content, fetched.file_name, reference_url.strip().split("#", 1)[0]
+
+
+def stored_data_file_read(*, source: str, reference_uri: str, file: Any) -> bytes:
+    """The current bytes of a stored data file: fetched again for a URL, read again for a path, else the upload.
+
+    Raises ``ValidationError`` when a reference is no longer allowed or reachable and ``OSError`` when a file
+    cannot be read; callers compare the bytes with the hash they stored.
+    """
+    if source == DatasetSource.REFERENCE and _is_url(reference_uri):
+        return _fetch_reference_url(reference_uri).content
+    if source == DatasetSource.REFERENCE:
+        return _resolve_reference(reference_uri).read_bytes()
+    with file.open("rb") as handle:
+        return bytes(handle.read())
+
+
 def evaluation_dataset_create(
     *,
     actor: User,
@@ -147,23 +183,11 @@ def evaluation_dataset_create(
     except evaluation.EvaluationDataError as error:
         raise _data_error(error) from None
     limit = settings.EVALUATION_UPLOAD_MAX_BYTES
-    reference = ""
-    if upload is not None:
-        if upload.size is not None and upload.size > limit:
-            raise ValidationError({"file": [f"The file has {upload.size} bytes; the limit is {limit}."]})
-        upload.seek(0)
-        content = _read_limited(upload, limit)
-        file_name = upload.name or ""
-    elif reference_path:
-        path = _resolve_reference(reference_path)
-        with path.open("rb") as handle:
-            content = _read_limited(handle, limit)
-        file_name, reference = path.name, str(path)
-    else:
-        assert reference_url is not None
-        fetched = _fetch_reference_url(reference_url)
-        # The URL as given is what the audit fetches again (a redirect's target may be temporary).
-        content, file_name, reference = fetched.content, fetched.file_name, reference_url.strip().split("#", 1)[0]
+    if upload is not None and upload.size is not None and upload.size > limit:
+        raise ValidationError({"file": [f"The file has {upload.size} bytes; the limit is {limit}."]})
+    content, file_name, reference = data_file_read(
+        upload=upload, reference_path=reference_path, reference_url=reference_url
+    )
     file_format = DatasetFormat(evaluation.detect_format(file_name, content))
     try:
         table = evaluation.read_table(content, columns, max_bytes=limit, file_format=file_format)
@@ -270,13 +294,7 @@ def bias_audit_request(
 def _dataset_content(dataset: EvaluationDataset) -> bytes:
     """The stored bytes, refused if they are not the bytes that were validated."""
     try:
-        if dataset.source == DatasetSource.REFERENCE and _is_url(dataset.reference_uri):
-            content = _fetch_reference_url(dataset.reference_uri).content
-        elif dataset.source == DatasetSource.REFERENCE:
-            content = _resolve_reference(dataset.reference_uri).read_bytes()
-        else:
-            with dataset.file.open("rb") as handle:
-                content = handle.read()
+        content = stored_data_file_read(source=dataset.source, reference_uri=dataset.reference_uri, file=dataset.file)
     except ValidationError as error:
         raise AuditInputChanged(f"The evaluation file cannot be read: {'; '.join(error.messages)}") from None
     except OSError as error:

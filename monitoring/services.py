@@ -25,7 +25,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
@@ -39,12 +38,10 @@ from audits import evaluation
 from audits.choices import FINISHED_STATUSES, DatasetFormat, DatasetSource, RunStatus
 from audits.services import (
     AuditInputChanged,
-    _fetch_reference_url,
-    _is_url,
-    _read_limited,
-    _resolve_reference,
+    data_file_read,
     library_versions,
     may_audit,
+    stored_data_file_read,
 )
 from core.middleware import current_request_id
 from core.models import User
@@ -566,20 +563,9 @@ def drift_dataset_create(
         raise ValidationError(
             {"non_field_errors": ["Give exactly one of: a file to upload, a reference path or a reference URL."]}
         )
-    limit = settings.EVALUATION_UPLOAD_MAX_BYTES
-    reference = ""
-    if upload is not None:
-        upload.seek(0)
-        content, file_name = _read_limited(upload, limit), upload.name or ""
-    elif reference_path:
-        path = _resolve_reference(reference_path)
-        with path.open("rb") as handle:
-            content = _read_limited(handle, limit)
-        file_name, reference = path.name, str(path)
-    else:
-        assert reference_url is not None
-        fetched = _fetch_reference_url(reference_url)
-        content, file_name, reference = fetched.content, fetched.file_name, reference_url.strip().split("#", 1)[0]
+    content, file_name, reference = data_file_read(
+        upload=upload, reference_path=reference_path, reference_url=reference_url
+    )
     file_format = DatasetFormat(evaluation.detect_format(file_name, content))
     try:
         frame = read_frame(content, file_format)
@@ -625,13 +611,7 @@ def drift_dataset_create(
 def _content(dataset: DriftDataset) -> bytes:
     """The stored bytes, refused if they are not the bytes that were validated."""
     try:
-        if dataset.source == DatasetSource.REFERENCE and _is_url(dataset.reference_uri):
-            content = _fetch_reference_url(dataset.reference_uri).content
-        elif dataset.source == DatasetSource.REFERENCE:
-            content = _resolve_reference(dataset.reference_uri).read_bytes()
-        else:
-            with dataset.file.open("rb") as handle:
-                content = handle.read()
+        content = stored_data_file_read(source=dataset.source, reference_uri=dataset.reference_uri, file=dataset.file)
     except (ValidationError, OSError) as error:
         raise AuditInputChanged(f"The file of “{dataset.name}” cannot be read: {error}") from None
     digest = hashlib.sha256(content).hexdigest()
