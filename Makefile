@@ -36,12 +36,13 @@ LINT_ENV := DEBUG=1 DATABASE_URL=sqlite:///:memory:
 LINT_MANAGE := $(LINT_ENV) $(VENV)/bin/python manage.py
 PYTEST := DEBUG=1 $(VENV)/bin/pytest
 
-.PHONY: help demo run test test-sqlite lint install system-packages clean bench
+.PHONY: help demo run test test-sqlite test-all lint install system-packages clean bench
 
 help:
 	@echo "make demo         install, create and seed the demo database, serve http://$(HOST):$(PORT)/ with worker and beat"
 	@echo "make test         install, lint, run the whole test suite (honours DATABASE_URL, REDIS_URL, REQUIRE_SERVICES)"
 	@echo "make test-sqlite  the test suite again on the embedded SQLite database, whatever DATABASE_URL says"
+	@echo "make test-all     both at once, as CI runs them: DATABASE_URL (PostgreSQL) and the embedded SQLite database"
 	@echo "make lint         ruff, mypy, Django's checks, migrations up to date, compose file valid"
 	@echo "make bench        time the portal on a synthetic enterprise inventory, next to MLflow, under load (SIZE=small|full)"
 	@echo "make run          serve like 'make demo' without seeding"
@@ -81,6 +82,22 @@ test: install system-packages lint
 # The embedded default: an empty DATABASE_URL means SQLite under var/; REDIS_URL and REQUIRE_SERVICES still apply.
 test-sqlite: install system-packages
 	DATABASE_URL= $(PYTEST) $(PYTEST_ARGS)
+
+# Both passes side by side, one per core: the suite on DATABASE_URL (PostgreSQL) in the foreground, and on SQLite
+# with a VAR_DIR of its own (so the two never share a key or upload folder), its output printed when it ends.
+# Tests marked single_pass or browser run in the PostgreSQL pass only (tests/markers.py).
+SQLITE_PASS_DIR := var/test-sqlite
+test-all: install system-packages lint
+	@[[ "$${DATABASE_URL:-}" == postgres* ]] || { echo "make test-all: set DATABASE_URL to a PostgreSQL server" >&2; exit 2; }
+	@rm -rf $(SQLITE_PASS_DIR) && mkdir -p $(SQLITE_PASS_DIR)
+	@DATABASE_URL= VAR_DIR=$(CURDIR)/$(SQLITE_PASS_DIR) $(PYTEST) $(PYTEST_ARGS) >$(SQLITE_PASS_DIR)/pytest.log 2>&1 & \
+	sqlite_pass=$$!; trap 'kill $$sqlite_pass 2>/dev/null || true' INT TERM; \
+	echo "=== PostgreSQL pass (the SQLite pass runs beside it, pid $$sqlite_pass)"; \
+	postgresql_status=0; $(PYTEST) $(PYTEST_ARGS) || postgresql_status=$$?; \
+	sqlite_status=0; wait $$sqlite_pass || sqlite_status=$$?; \
+	echo "=== SQLite pass"; cat $(SQLITE_PASS_DIR)/pytest.log; \
+	echo "PostgreSQL pass exit $$postgresql_status, SQLite pass exit $$sqlite_status"; \
+	[ $$postgresql_status = 0 ] && [ $$sqlite_status = 0 ]
 
 demo: install
 	$(MANAGE) migrate --noinput

@@ -136,12 +136,14 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On SQLite, leave out the tests of PostgreSQL-only behaviour: they run in CI's PostgreSQL pass."""
+    """On SQLite, leave out the tests of PostgreSQL-only behaviour and those that run once (``single_pass``,
+    ``browser``): CI runs them in its PostgreSQL pass (tests/markers.py says why)."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
         return
-    postgresql_only = [item for item in items if item.get_closest_marker("postgresql_only")]
-    if postgresql_only:
-        config.hook.pytest_deselected(items=postgresql_only)
-        items[:] = [item for item in items if not item.get_closest_marker("postgresql_only")]
+    once = ("postgresql_only", "single_pass", "browser")
+    leave_out = {item for item in items if any(item.get_closest_marker(name) for name in once)}
+    if leave_out:
+        config.hook.pytest_deselected(items=[item for item in items if item in leave_out])
+        items[:] = [item for item in items if item not in leave_out]

@@ -6,3 +6,10 @@ import pytest
 # processes can open). CI runs the suite twice, on PostgreSQL and on SQLite; tests carrying this marker are
 # collected in the PostgreSQL pass and deselected (not skipped) on SQLite by tests/conftest.py.
 postgresql_only = pytest.mark.postgresql_only
+
+# Tests whose outcome does not depend on the database the suite runs on: they run the embedded default in a
+# SQLite folder of their own (tests/integration/embedded.py), or drive the portal only over HTTP in a real browser
+# (tests/browser/, marked ``browser``) or an API fuzzer, where the ORM paths they cross are the ones the rest of the
+# suite already runs on both databases. CI runs them once, in the PostgreSQL pass; tests/conftest.py deselects
+# them (and every ``browser`` test) on SQLite.
+single_pass = pytest.mark.single_pass

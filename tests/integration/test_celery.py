@@ -69,6 +69,7 @@ def test_worker_on_redis_runs_the_heartbeat_task(redis_app: Celery, transactiona
     assert heartbeat.details["ran_at"]
 
 
+@pytest.mark.single_pass
 def test_embedded_worker_and_beat_record_heartbeats_in_sqlite(embedded_var_dir: Path, tmp_path: Path) -> None:
     # The processes run from an empty folder, so anything written outside VAR_DIR would show up in it.
     workdir = tmp_path / "cwd"

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.conf import settings
 
 from tests.integration.embedded import (
@@ -49,6 +50,7 @@ def health(base: str) -> dict[str, Any]:
     return json.loads(body) if status in {200, 503} else {}
 
 
+@pytest.mark.single_pass
 def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them(embedded_var_dir: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
