@@ -139,10 +139,29 @@ def _display(record: Any, field_name: str, value: Any, model: type[Any]) -> Any:
     return value
 
 
+def _history_records(model: type[Any]) -> QuerySet[Any]:
+    """A model's historical records with every related object the entries display, joined in the same query."""
+    history = model.history.model
+    related = [field.name for field in history._meta.fields if field.is_relation and field.name != "history_user"]
+    return model.history.select_related("history_user", *related).order_by("-history_date", "-history_id")
+
+
 def object_history(*, obj: Any, limit: int | None = None) -> list[HistoryEntry]:
     """The field history of one object, newest first, each entry with the fields it changed."""
     model = type(obj)
-    records = list(obj.history.select_related("history_user").order_by("-history_date", "-history_id"))
+    return _history_entries(model, list(_history_records(model).filter(id=obj.pk)), limit=limit)
+
+
+def objects_history(*, model: type[Any], ids: list[int]) -> dict[int, list[HistoryEntry]]:
+    """The field history of many objects of one model, read in one query: object id -> entries, newest first."""
+    records_by_object: dict[int, list[Any]] = {pk: [] for pk in ids}
+    for record in _history_records(model).filter(id__in=ids):
+        records_by_object[record.id].append(record)
+    return {pk: _history_entries(model, records) for pk, records in records_by_object.items()}
+
+
+def _history_entries(model: type[Any], records: list[Any], *, limit: int | None = None) -> list[HistoryEntry]:
+    """Entries for one object's historical ``records`` (newest first), each diffed against the one before it."""
     entries = []
     for index, record in enumerate(records[:limit] if limit else records):
         previous = records[index + 1] if index + 1 < len(records) else None

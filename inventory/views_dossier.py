@@ -15,8 +15,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from inventory.models import RegisteredModel
-from inventory.selectors import HistoryEntry, model_version_queryset, object_history, registered_model_get
+from inventory.models import ModelVersion, RegisteredModel
+from inventory.selectors import (
+    HistoryEntry,
+    model_version_queryset,
+    object_history,
+    objects_history,
+    registered_model_get,
+)
 from inventory.views import page_size, signed_in
 
 
@@ -31,9 +37,10 @@ class SubjectEntry:
 def dossier_history(*, user: Any, model: RegisteredModel) -> list[SubjectEntry]:
     """The field history of a model and of each version ``user`` may see, newest first, merged into one list."""
     entries = [SubjectEntry("Model record", entry) for entry in object_history(obj=model)]
-    versions = model_version_queryset(user=user).filter(model=model).order_by("-created_at", "-id")
+    versions = list(model_version_queryset(user=user).filter(model=model).order_by("-created_at", "-id"))
+    histories = objects_history(model=ModelVersion, ids=[version.pk for version in versions])
     for version in versions:
-        entries.extend(SubjectEntry(f"Version {version.version}", entry) for entry in object_history(obj=version))
+        entries.extend(SubjectEntry(f"Version {version.version}", entry) for entry in histories[version.pk])
     # History ids grow per table, not across tables, so the id only breaks ties within one object.
     entries.sort(key=lambda item: (item.entry.date, item.entry.history_id), reverse=True)
     return entries
