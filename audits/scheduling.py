@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 # Versions whose data is audited first: what is approved or running in production.
 AUDITED_STATES = (VersionState.APPROVED, VersionState.APPROVED_WITH_CONDITIONS, VersionState.DEPLOYED)
 # Tasks of this portal, by the apps that define them (beat also holds Celery's own, such as backend cleanup).
-PORTAL_TASK_PREFIXES = ("audits.", "governance.", "inventory.", "core.")
+PORTAL_TASK_PREFIXES = ("audits.", "governance.", "inventory.", "core.", "monitoring.")
 # Who manages schedules: those who set the tier policies (Risk Officers); the cadence is part of the policy.
 SCHEDULE_PERMISSION = "governance.change_tierpolicy"
 # The crontab fields a Risk Officer may set, with beat's validator of each.

@@ -1,6 +1,7 @@
 """``python -m bench [--size small|full] [--only GROUPS]``: time the portal, print the table, write var/bench/*.json.
 
-Groups: ``audit`` (bias audit vs fairlearn and a bare count, no database), and on a synthetic enterprise
+Groups: ``audit`` (bias audit vs fairlearn and a bare count, no database), ``drift`` (a drift audit of N rows ×
+20 features as one worker runs it, no database), and on a synthetic enterprise
 inventory built once in a scratch database (``bench.enterprise``): ``sweep`` (compliance sweep), ``web`` (list,
 detail and dashboard, API and pages), ``gate`` (gate decisions), ``ingest`` (artifact ingestion), ``export``
 (CSV / XLSX register, one PDF), ``mlflow`` (a real MLflow tracking server side by side with the portal under
@@ -36,6 +37,7 @@ SIZES: dict[str, dict[str, int]] = {
         "ingest": 100,
         "load_seconds": 8,
         "audits": 8,
+        "drift_runs": 3,
     },
     "full": {
         "rows": 1_000_000,
@@ -47,11 +49,12 @@ SIZES: dict[str, dict[str, int]] = {
         "ingest": 1_000,
         "load_seconds": 30,
         "audits": 16,
+        "drift_runs": 2,
     },
 }
 SQLITE_MODELS = 2_000
-GROUPS = ("audit", "sweep", "web", "gate", "ingest", "export", "mlflow", "load", "workers")
-INVENTORY_GROUPS = frozenset(GROUPS) - {"audit"}
+GROUPS = ("audit", "drift", "sweep", "web", "gate", "ingest", "export", "mlflow", "load", "workers")
+INVENTORY_GROUPS = frozenset(GROUPS) - {"audit", "drift"}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -182,6 +185,11 @@ def main(argv: list[str] | None = None) -> Path:
     if "audit" in arguments.groups:
         print(f"bench: {arguments.rows} rows × 2 sensitive features, {arguments.runs} runs after a warm-up", flush=True)
         measurements, ratios = audit.run(arguments.rows, runs=arguments.runs, fairlearn_runs=arguments.fairlearn_runs)
+    if "drift" in arguments.groups:
+        from bench import drift
+
+        print(f"bench: drift audit of {arguments.rows} rows × 20 features, {arguments.drift_runs} runs", flush=True)
+        measurements += drift.run(arguments.rows, runs=arguments.drift_runs)
     if INVENTORY_GROUPS & set(arguments.groups):
         measurements += _with_inventory(arguments, notes, figures, ratios, settings)
         settings["models"] = arguments.models

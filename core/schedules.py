@@ -54,6 +54,12 @@ def default_schedules() -> tuple[DefaultSchedule, ...]:
             hour=6,
         ),
         DefaultSchedule(
+            "monitoring-due-drift-audits",
+            "monitoring.tasks.request_due_drift_audits",
+            "Requests a drift audit of every scheduled model whose monitoring cadence has elapsed.",
+            hour=4,
+        ),
+        DefaultSchedule(
             "reports-monthly-portfolio",
             "reports.tasks.monthly_portfolio_report",
             "Produces the portfolio compliance report (PDF and XLSX) on the 1st of each month, for Downloads.",

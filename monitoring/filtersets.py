@@ -6,7 +6,7 @@ import django_filters
 
 from audits.choices import RunStatus
 from monitoring.choices import TargetStatus
-from monitoring.models import DriftDataset, DriftRun, MetricObservation, MonitoringTarget
+from monitoring.models import DriftDataset, DriftRun, DriftSchedule, MetricObservation, MonitoringTarget
 
 
 class MonitoringTargetFilterSet(django_filters.FilterSet):
@@ -54,3 +54,14 @@ class DriftRunFilterSet(django_filters.FilterSet):
     class Meta:
         model = DriftRun
         fields = ["model", "status"]
+
+
+class DriftScheduleFilterSet(django_filters.FilterSet):
+    """``?model=KEY&enabled=true``."""
+
+    model = django_filters.CharFilter(field_name="model__key")
+    enabled = django_filters.BooleanFilter()
+
+    class Meta:
+        model = DriftSchedule
+        fields = ["model", "enabled"]

@@ -38,6 +38,7 @@ THRESHOLD_FIELDS = (
     "custom_limits",
     "consecutive_windows",
     "revalidate_on_drift",
+    "drift_cadence_days",
 )
 
 
@@ -57,6 +58,9 @@ class Thresholds(models.Model):
     custom_limits: models.JSONField[Any, Any] = models.JSONField(default=dict, blank=True)
     consecutive_windows = models.PositiveSmallIntegerField(default=3)
     revalidate_on_drift = models.BooleanField(default=False)
+    # How often the scheduled drift audit compares the model's newest current table with its reference (days);
+    # empty: never on schedule, only on demand.
+    drift_cadence_days = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -229,3 +233,29 @@ class DriftRun(models.Model):
 
     def __str__(self) -> str:
         return f"Drift audit of {self.model.key} ({self.get_status_display()})"
+
+
+class DriftSchedule(models.Model):
+    """What the scheduled drift audit of a model compares: a fixed reference table against the newest current one.
+
+    The current window is not fixed: pipelines keep sending tables, and each scheduled run takes the model's newest
+    drift table other than the reference. How often is the cadence of the limits in force (``drift_cadence_days``
+    of the agreed target, else of the tier's defaults). The runs are requested on behalf of ``requested_by``, so
+    the drift audit's own permission check still applies when it fires.
+    """
+
+    permission_parent = "model"
+
+    model = models.OneToOneField(RegisteredModel, on_delete=models.PROTECT, related_name="drift_schedule")
+    reference = models.ForeignKey(DriftDataset, on_delete=models.PROTECT, related_name="+")
+    parameters: models.JSONField[Any, Any] = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField()
+    history = PortalHistoricalRecords()
+
+    class Meta:
+        ordering = ["model"]
+
+    def __str__(self) -> str:
+        return f"Drift schedule of {self.model.key}"

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from core.permissions import restrict
-from monitoring.models import DriftDataset, DriftRun, MetricObservation, MonitoringTarget
+from monitoring.models import DriftDataset, DriftRun, DriftSchedule, MetricObservation, MonitoringTarget
 
 
 def monitoring_target_queryset(*, user: Any) -> QuerySet[MonitoringTarget]:
@@ -34,3 +34,8 @@ def drift_run_queryset(*, user: Any) -> QuerySet[DriftRun]:
     return restrict(user, "view", DriftRun.objects.all()).select_related(
         "model", "version", "reference", "current", "target", "requested_by"
     )
+
+
+def drift_schedule_queryset(*, user: Any) -> QuerySet[DriftSchedule]:
+    """Drift schedules of the models the user may see."""
+    return restrict(user, "view", DriftSchedule.objects.all()).select_related("model", "reference", "requested_by")

@@ -43,6 +43,7 @@ from audits.services import (
     may_audit,
     stored_data_file_read,
 )
+from core.history import save_with_history
 from core.middleware import current_request_id
 from core.models import User
 from core.permissions import has_model_permission, user_can
@@ -60,6 +61,7 @@ from monitoring.models import (
     THRESHOLD_FIELDS,
     DriftDataset,
     DriftRun,
+    DriftSchedule,
     MetricObservation,
     MonitoringTarget,
     Thresholds,
@@ -131,6 +133,11 @@ def _clean_thresholds(values: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(windows, bool) or not isinstance(windows, int) or not 1 <= windows <= 100:
             errors["consecutive_windows"] = ["Give a whole number of windows from 1 to 100."]
         cleaned["consecutive_windows"] = windows
+    if "drift_cadence_days" in values:
+        days = values["drift_cadence_days"]
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 366):
+            errors["drift_cadence_days"] = ["Give a whole number of days from 1 to 366, or leave it empty."]
+        cleaned["drift_cadence_days"] = days
     if "revalidate_on_drift" in values:
         if not isinstance(values["revalidate_on_drift"], bool):
             errors["revalidate_on_drift"] = ["Give true or false."]
@@ -537,6 +544,39 @@ def read_frame(content: bytes, file_format: str) -> pd.DataFrame:
     return frame
 
 
+# Cells that are numbers no bin can hold. A missing value is an empty cell; "NaN" written out would turn a numeric
+# column into categories and "inf" would stretch the outer bins, so the drift figures would silently be wrong.
+NON_FINITE_MARKERS = frozenset({"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+
+
+def _refuse_malformed_table(frame: pd.DataFrame) -> None:
+    """A 400 on ``file`` for a table read with the wrong delimiter or holding NaN or infinite values."""
+    if len(frame.columns) == 1:
+        header = str(frame.columns[0])
+        found = next((name for sign, name in evaluation.OTHER_DELIMITERS.items() if sign in header), None)
+        if found:
+            raise ValidationError(
+                {
+                    "file": [
+                        f"Found a single column {header[:80]!r}: it seems to be separated by {found}, not commas. "
+                        "Save it as a comma-separated CSV."
+                    ]
+                }
+            )
+    for name in frame.columns:
+        column = frame[name]
+        # The distinct values decide, not every row: a column of a million rows has far fewer of them.
+        distinct = column.dropna().unique()
+        if pd.api.types.is_numeric_dtype(column):
+            bad = any(math.isinf(value) for value in distinct)
+        else:
+            bad = any(str(value).strip().lower() in NON_FINITE_MARKERS for value in distinct)
+        if bad:
+            raise ValidationError(
+                {"file": [f"Column {name!r} holds NaN or infinite values; leave a missing value's cell empty."]}
+            )
+
+
 def _data_error(error: evaluation.EvaluationDataError | drift.DriftInputError) -> ValidationError:
     return ValidationError({error.field: [error.message]})
 
@@ -575,6 +615,7 @@ def drift_dataset_create(
         raise ValidationError({"file": ["The file has a header but no rows."]})
     if len(set(frame.columns)) != len(frame.columns):
         raise ValidationError({"file": ["The header names a column twice."]})
+    _refuse_malformed_table(frame)
     sha256 = hashlib.sha256(content).hexdigest()
     dataset = DriftDataset(
         version=version,
@@ -631,6 +672,53 @@ def _columns(raw: Any, field_name: str) -> list[str]:
     return list(dict.fromkeys(item.strip() for item in raw))
 
 
+def _drift_parameters(
+    tables: Iterable[tuple[str, DriftDataset]], *, features: Any, categorical: Any, prediction: str | None
+) -> dict[str, Any]:
+    """The features, categorical columns and prediction column, checked against every table (named on its field)."""
+    names, forced = _columns(features, "features"), _columns(categorical, "categorical")
+    if not names:
+        raise ValidationError({"features": ["Name at least one feature column."]})
+    prediction = (prediction or "").strip() or None
+    wanted = [*names, *([prediction] if prediction else [])]
+    for label, dataset in tables:
+        missing = [name for name in wanted if name not in dataset.columns]
+        if missing:
+            raise ValidationError({label: [f"“{dataset.name}” has no column(s): {', '.join(missing)}."]})
+    if set(forced) - set(wanted):
+        raise ValidationError({"categorical": ["Name only columns that are features or the prediction."]})
+    return {"features": names, "categorical": forced, "prediction": prediction}
+
+
+@transaction.atomic
+def drift_schedule_set(
+    *,
+    actor: User,
+    reference: DriftDataset,
+    features: Any,
+    categorical: Any = None,
+    prediction: str | None = None,
+    enabled: bool = True,
+) -> DriftSchedule:
+    """Set what the scheduled drift audit of the reference's model compares (one schedule per model, replaced
+    by the next call). Whoever may audit the model; the scheduled runs are then requested on their behalf. The
+    columns are checked against the reference now; each current table is checked when its run is requested."""
+    model = reference.version.model
+    if not may_audit(actor, model):
+        raise PermissionDenied(f"You may not audit {model.key}.")
+    if not isinstance(enabled, bool):
+        raise ValidationError({"enabled": ["Give true or false."]})
+    parameters = _drift_parameters(
+        (("reference", reference),), features=features, categorical=categorical, prediction=prediction
+    )
+    RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    schedule = DriftSchedule.objects.filter(model=model).first() or DriftSchedule(model=model)
+    schedule.reference, schedule.parameters, schedule.enabled = reference, parameters, enabled
+    schedule.requested_by, schedule.updated_at = actor, timezone.now()
+    save_with_history(schedule, actor=actor, reason=f"Drift schedule against “{reference.name}”")
+    return schedule
+
+
 @transaction.atomic
 def drift_audit_request(
     *,
@@ -652,17 +740,12 @@ def drift_audit_request(
         raise ValidationError({"reference": ["The reference data belongs to another model."]})
     if reference.pk == current.pk:
         raise ValidationError({"current": ["Compare two different tables."]})
-    names, forced = _columns(features, "features"), _columns(categorical, "categorical")
-    if not names:
-        raise ValidationError({"features": ["Name at least one feature column."]})
-    prediction = (prediction or "").strip() or None
-    wanted = [*names, *([prediction] if prediction else [])]
-    for label, dataset in (("reference", reference), ("current", current)):
-        missing = [name for name in wanted if name not in dataset.columns]
-        if missing:
-            raise ValidationError({label: [f"“{dataset.name}” has no column(s): {', '.join(missing)}."]})
-    if set(forced) - set(wanted):
-        raise ValidationError({"categorical": ["Name only columns that are features or the prediction."]})
+    parameters = _drift_parameters(
+        (("reference", reference), ("current", current)),
+        features=features,
+        categorical=categorical,
+        prediction=prediction,
+    )
     if idempotency_key is not None:
         idempotency_key = idempotency_key.strip()
         if not 0 < len(idempotency_key) <= 200:
@@ -684,7 +767,7 @@ def drift_audit_request(
         current=current,
         target=target,
         idempotency_key=idempotency_key,
-        parameters={"features": names, "categorical": forced, "prediction": prediction},
+        parameters=parameters,
         requested_by=actor,
         requested_at=timezone.now(),
     )

@@ -1,10 +1,16 @@
-"""Celery tasks of monitoring: thin wrappers that take a run id and call the service."""
+"""Celery tasks of monitoring: thin wrappers that call a service."""
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import InterfaceError, OperationalError
 
+from core.models import User
+from inventory.mlflow.client import MlflowError
+from inventory.models import RegisteredModel
+from inventory.services.mlflow import mlflow_service_account
 from monitoring.services import drift_audit_execute
 
 
@@ -22,3 +28,48 @@ from monitoring.services import drift_audit_execute
 def run_drift_audit(run_id: int) -> None:
     """Execute the queued drift audit ``run_id``; a run already finished is left as it is."""
     drift_audit_execute(run_id=run_id)
+
+
+@shared_task(
+    name="monitoring.tasks.request_due_drift_audits",
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_kwargs={"max_retries": 5},
+    soft_time_limit=290,
+    time_limit=300,
+)
+def request_due_drift_audits() -> dict[str, object]:
+    """Request a drift audit of every scheduled model whose cadence has elapsed; one per model and day."""
+    from monitoring.scheduling import request_due_drift_audits as request_due  # scheduling imports the services
+
+    return request_due().as_dict()
+
+
+@shared_task(
+    name="monitoring.tasks.import_mlflow_metrics",
+    ignore_result=False,
+    acks_late=True,
+    # An MLflow server restarting or a lost database connection is worth another try; the import is idempotent.
+    autoretry_for=(MlflowError, OperationalError, InterfaceError),
+    retry_backoff=30,
+    retry_backoff_max=900,
+    retry_kwargs={"max_retries": 4},
+    soft_time_limit=890,
+    time_limit=900,
+)
+def import_mlflow_metrics(model_key: str | None = None, actor_id: int | None = None) -> dict[str, object]:
+    """Import the MLflow run metrics of ``model_key`` (default: every model the actor may report for) from the
+    ``MLFLOW_TRACKING_URI`` server, as ``actor_id`` (default: the ``mlflow-sync`` account)."""
+    from monitoring.mlflow import mlflow_metrics_import  # imports the services, as this module does
+
+    if not settings.MLFLOW_TRACKING_URI:
+        # A configuration error, not a passing failure: no retry would fix it.
+        raise ImproperlyConfigured("No MLflow tracking URI: set MLFLOW_TRACKING_URI.")
+    actor = User.objects.get(pk=actor_id) if actor_id is not None else mlflow_service_account()
+    model = RegisteredModel.objects.get(key=model_key) if model_key else None
+    report = mlflow_metrics_import(
+        actor=actor, tracking_uri=settings.MLFLOW_TRACKING_URI, token=settings.MLFLOW_TRACKING_TOKEN, model=model
+    )
+    return {key: value for key, value in report.as_dict().items() if key != "runs"}

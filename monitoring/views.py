@@ -9,18 +9,23 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
 
 from governance.choices import OPEN_FINDING_STATUSES, FindingSource
 from governance.models import Finding
 from inventory.selectors import registered_model_get, registered_model_queryset
+from inventory.services.artifacts import may_report
 from inventory.views import signed_in
 from monitoring import selectors
 from monitoring.charts import metric_chart
 from monitoring.choices import TargetStatus
+from monitoring.mlflow import mlflow_metrics_import_request
 from monitoring.services import limits_in_force
 
 SERIES_WINDOWS = 60
@@ -75,8 +80,24 @@ def model_monitoring(request: HttpRequest, key: str) -> HttpResponse:
         "findings": Finding.objects.filter(
             model=model, source=FindingSource.MONITORING, status__in=OPEN_FINDING_STATUSES
         ),
+        "may_import_mlflow": bool(settings.MLFLOW_TRACKING_URI) and may_report(user, model),
     }
     return render(request, "monitoring/model.html", context)
+
+
+@login_required
+@require_POST
+def mlflow_import(request: HttpRequest, key: str) -> HttpResponse:
+    """Queue the import of the model's MLflow run metrics (those who may report for it)."""
+    user = signed_in(request)
+    model = registered_model_get(user=user, key=key)
+    try:
+        mlflow_metrics_import_request(actor=user, model=model)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Import of the MLflow run metrics of {model.key} queued; reload in a moment.")
+    return redirect("monitoring:model", key=model.key)
 
 
 @login_required

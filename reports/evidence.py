@@ -33,6 +33,7 @@ from governance.defaults import GENESIS_HASH
 from governance.models import GovernanceEvent, LedgerHead
 from inventory.models import RegisteredModel
 from reports.model_report import model_report_pdf
+from reports.monitoring import monitoring_document
 from reports.pdf import user_label
 from reports.portfolio import portfolio_pdf, portfolio_xlsx
 from reports.register import register_csv, register_xlsx
@@ -61,7 +62,8 @@ Contents:
   portfolio/portfolio-report.pdf, .xlsx   portfolio compliance report
   register/register.csv, .xlsx            inventory register
   models/<KEY>/governance-report.pdf      governance report of each selected model
-  models/<KEY>/audits.json                its bias audit runs (full results) and compliance history
+  models/<KEY>/audits.json                its bias audit runs (full results), compliance history, and
+                                          monitoring: targets, metric observations, drift audits (full results)
   audits/compliance-latest.json           latest compliance sweep, one status per model
 """
 
@@ -139,6 +141,7 @@ def _audit_document(user: Any, model: RegisteredModel) -> dict[str, Any]:
             }
             for status in statuses
         ],
+        "monitoring": monitoring_document(user, model),
     }
 
 

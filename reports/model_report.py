@@ -51,6 +51,7 @@ from inventory.selectors import (
     model_lineage_chain,
 )
 from reports.charts import GroupValue, interval_bar_chart
+from reports.monitoring import model_monitoring
 from reports.pdf import Section, render_pdf
 
 # Bounds that keep one report readable and its rendering time flat for a model with a long history; what is
@@ -87,6 +88,7 @@ SECTIONS = (
     Section("lineage", "Lineage"),
     Section("deployments", "Deployments"),
     Section("ledger", "Ledger entries"),
+    Section("monitoring", "Monitoring"),
 )
 
 
@@ -156,6 +158,7 @@ class ModelReport:
     ledger_head_seq: int
     ledger_head_hash: str
     generated_at: dt.datetime = field(default_factory=timezone.now)
+    monitoring: dict[str, Any] = field(default_factory=dict)
 
 
 def _visible_model(user: Any, model: RegisteredModel) -> RegisteredModel:
@@ -318,6 +321,7 @@ def model_report_data(*, user: Any, model: RegisteredModel) -> ModelReport:
         ledger_head_seq=head.seq if head else 0,
         ledger_head_hash=head.hash if head else "",
         generated_at=now,
+        monitoring=model_monitoring(model),
     )
 
 

@@ -29,6 +29,7 @@ from inventory.choices import EUAIActCategory, LifecycleStage, ModelType, Regula
 from inventory.models import RegisteredModel
 from reports.cells import neutralise
 from reports.charts import Series, count_bar_chart, trend_line_chart
+from reports.monitoring import breaching_models
 from reports.pdf import Section, render_pdf, user_label
 
 DEFAULT_PERIODS = 4
@@ -59,6 +60,7 @@ SECTIONS = (
     Section("bias", "Failing bias audits"),
     Section("trend", "Compliance trend"),
     Section("eu-register", "EU AI Act register of high-risk systems"),
+    Section("monitoring", "Models breaching monitoring targets"),
 )
 
 
@@ -201,6 +203,8 @@ class PortfolioData:
     high_risk: list[HighRiskSystem]
     periods: int
     age_labels: list[str] = field(default_factory=lambda: [label for label, _, _ in AGE_BUCKETS])
+    # Models with an open monitoring finding (drift or deterioration), each with its findings.
+    breaching: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def overdue_findings(self) -> list[OpenFinding]:
@@ -516,6 +520,7 @@ def portfolio_data(*, user: Any, periods: int = DEFAULT_PERIODS) -> PortfolioDat
         trend=_trend(models, periods),
         high_risk=_high_risk(models, sweep),
         periods=periods,
+        breaching=breaching_models(models.values("pk")),
     )
 
 

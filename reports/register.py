@@ -46,6 +46,7 @@ from inventory.filtersets import RegisteredModelFilterSet
 from inventory.models import ModelVersion, RegisteredModel
 from inventory.selectors import registered_model_queryset, registered_models_as_of
 from reports.cells import neutralise_row
+from reports.monitoring import register_cells, with_monitoring
 
 # Rows read from the database per round trip, and the tags/validators of those rows fetched with them.
 REGISTER_CHUNK_SIZE = 2000
@@ -139,6 +140,17 @@ REGISTER_COLUMNS: list[Column] = [
     Column("tags", "Tags", "Portal grouping labels", "text", 18),
     Column("registered_on", "Registered on", "SR 11-7: date added to the inventory", "date", 13),
     Column("last_changed", "Last changed", "Audit trail: last change of the record", "datetime", 18),
+    Column(
+        "monitoring_breach",
+        "Breaching targets",
+        "SR 26-2: ongoing monitoring against agreed targets; EU AI Act Art. 72 post-market monitoring",
+        "text",
+        10,
+    ),
+    Column("last_drift", "Last drift audit", "SR 11-7/SR 26-2: ongoing monitoring (data drift)", "text", 16),
+    Column(
+        "top_drift_feature", "Top drifting feature", "SR 26-2: what moved most in the latest drift audit", "text", 22
+    ),
 ]
 
 _VALUE_FIELDS = (
@@ -357,6 +369,7 @@ def _row(
         "; ".join(sorted(tags)),
         _local_date(record["created_at"], tz),
         record["updated_at"].astimezone(tz),
+        *register_cells(record, tz),
     ]
 
 
@@ -381,7 +394,12 @@ def _chunks(queryset: QuerySet[Any], *, when: datetime.datetime | None, chunk_si
     historical = when is not None
     link = "history_id" if historical else "id"
     fields = (*_VALUE_FIELDS, "history_id") if historical else _VALUE_FIELDS
-    records = queryset.values(*fields).iterator(chunk_size=chunk_size)
+    # Monitoring status as two correlated subqueries of this one query, not queries of their own per chunk.
+    records = (
+        with_monitoring(queryset, when)
+        .values(*fields, "monitoring_breach", "last_drift")
+        .iterator(chunk_size=chunk_size)
+    )
     if historical:
         tag_table, validator_table, owner_field = _history_m2m("tags"), _history_m2m("validators"), "history_id"
     else:

@@ -61,7 +61,8 @@ class MlflowRegisteredModel:
 
 @dataclass(frozen=True)
 class MlflowRun:
-    """A tracking run: where it was logged, who ran it, the latest value of each metric, its tags."""
+    """A tracking run: where it was logged, who ran it, when (milliseconds since the epoch), the latest value of
+    each metric, its tags."""
 
     run_id: str
     experiment_id: str = ""
@@ -73,6 +74,8 @@ class MlflowRun:
     metrics: Mapping[str, float] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
+    start_time: int | None = None
+    end_time: int | None = None
 
 
 def check_tracking_uri(tracking_uri: str) -> str:
@@ -191,6 +194,8 @@ def parse_run(raw: Any, *, experiment_name: str = "") -> MlflowRun:
         metrics=metrics,
         params=_tags(data.get("params")),
         tags=_tags(data.get("tags")),
+        start_time=_timestamp(info, "start_time"),
+        end_time=_timestamp(info, "end_time"),
     )
 
 
@@ -213,7 +218,7 @@ class MlflowRestClient:
         request = Request(url, headers=headers, method="GET")  # noqa: S310 - the scheme is checked to be http(s)
         where = f"MLflow at {self.tracking_uri} ({endpoint})"
         try:
-            with urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - http(s) only, see above
+            with urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - http(s) only, see above  # nosec B310
                 body = response.read(MAX_RESPONSE_BYTES + 1)
         except HTTPError as exc:
             detail = self._error_message(exc)
@@ -249,7 +254,7 @@ class MlflowRestClient:
 
     def _pages(self, endpoint: str, items_key: str, params: Mapping[str, Any]) -> Iterator[Any]:
         """Every item of a paginated search, following ``next_page_token``."""
-        token = ""
+        token = ""  # a pagination cursor, not a password  # nosec B105
         seen_tokens: set[str] = set()
         for _ in range(MAX_PAGES):
             payload = self._get(endpoint, {**params, "max_results": PAGE_SIZE, "page_token": token})

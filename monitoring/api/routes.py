@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from rest_framework.routers import BaseRouter
 
-from monitoring.api.views import DriftDatasetViewSet, DriftRunViewSet, MetricObservationViewSet, MonitoringTargetViewSet
+from monitoring.api.views import (
+    DriftDatasetViewSet,
+    DriftRunViewSet,
+    DriftScheduleViewSet,
+    MetricObservationViewSet,
+    MonitoringTargetViewSet,
+)
 
 
 def register(router: BaseRouter) -> None:
@@ -13,3 +19,4 @@ def register(router: BaseRouter) -> None:
     router.register("metrics", MetricObservationViewSet, basename="metricobservation")
     router.register("drift-datasets", DriftDatasetViewSet, basename="driftdataset")
     router.register("drift-runs", DriftRunViewSet, basename="driftrun")
+    router.register("drift-schedules", DriftScheduleViewSet, basename="driftschedule")

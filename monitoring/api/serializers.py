@@ -11,7 +11,7 @@ from rest_framework import serializers
 from audits.api.serializers import JSONObjectField
 from core.api.serializers import InputSerializer, StrictCharField
 from inventory.selectors import model_version_queryset, registered_model_queryset
-from monitoring.models import DriftDataset, DriftRun, MetricObservation, MonitoringTarget
+from monitoring.models import DriftDataset, DriftRun, DriftSchedule, MetricObservation, MonitoringTarget
 from monitoring.selectors import drift_dataset_queryset
 
 NUMBER_FIELDS = (
@@ -48,6 +48,9 @@ class MonitoringTargetProposeInput(InputSerializer):
     custom_limits = JSONObjectField(required=False, help_text='{"approval_rate": {"min": 0.3, "max": 0.6}}')
     consecutive_windows = serializers.IntegerField(required=False)
     revalidate_on_drift = serializers.BooleanField(required=False)
+    drift_cadence_days = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Days between scheduled drift audits; empty: on demand only."
+    )
     business_kpi = StrictCharField(required=False, allow_blank=True)
     reason = StrictCharField(allow_blank=True)
 
@@ -88,6 +91,7 @@ class MonitoringTargetOutputSerializer(serializers.ModelSerializer):
             "custom_limits",
             "consecutive_windows",
             "revalidate_on_drift",
+            "drift_cadence_days",
             "business_kpi",
             "reason",
             "proposed_by",
@@ -288,3 +292,55 @@ class DriftRunOutputSerializer(serializers.ModelSerializer):
             "error",
         ]
         read_only_fields = fields
+
+
+class DriftScheduleSetInput(InputSerializer):
+    """The reference table and the columns the scheduled drift audit of its model compares."""
+
+    reference = serializers.IntegerField(help_text="Id of the reference drift table (training or validation data).")
+    features = serializers.ListField(child=StrictCharField(), help_text="Feature columns to compare.")
+    categorical = serializers.ListField(
+        child=StrictCharField(), required=False, help_text="Columns to treat as categories even if numeric."
+    )
+    prediction = StrictCharField(required=False, allow_blank=True, help_text="Score or prediction column.")
+    enabled = serializers.BooleanField(required=False, default=True, help_text="false pauses the schedule.")
+
+    def validate_reference(self, value: int) -> DriftDataset:
+        """The reference table, if the caller may see it."""
+        dataset = drift_dataset_queryset(user=_user(self.context)).filter(pk=value).first()
+        if dataset is None:
+            raise serializers.ValidationError(f"Drift table {value} does not exist.")
+        return dataset
+
+
+class DriftScheduleOutputSerializer(serializers.ModelSerializer):
+    """A model's drift schedule: the reference, the columns, on whose behalf runs are requested."""
+
+    model = serializers.CharField(source="model.key", read_only=True)
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+    parameters = JSONObjectField(read_only=True)
+
+    class Meta:
+        model = DriftSchedule
+        fields = ["id", "model", "reference", "parameters", "enabled", "requested_by", "updated_at"]
+        read_only_fields = fields
+
+
+class MlflowImportInput(InputSerializer):
+    """The model whose MLflow run metrics to import."""
+
+    model = StrictCharField(help_text="The registered model's key, e.g. RB-0001.")
+
+    def validate_model(self, value: str) -> Any:
+        """The model, if the caller may see it."""
+        model = registered_model_queryset(user=_user(self.context)).filter(key=value.strip()).first()
+        if model is None:
+            raise serializers.ValidationError(f"Model {value} does not exist.")
+        return model
+
+
+class MlflowImportQueuedSerializer(serializers.Serializer):
+    """The import was queued for a worker."""
+
+    model = serializers.CharField()
+    queued = serializers.BooleanField()

@@ -12,23 +12,28 @@ from django.db.models import Model, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import schema
 from core.api.serializers import detail_url
 from core.api.viewsets import PortalReadOnlyViewSet, PortalViewSet
+from core.parsers import DepthLimitedJSONParser
 from monitoring import selectors, services
 from monitoring.api.serializers import (
     DriftDatasetCreateInput,
     DriftDatasetOutputSerializer,
     DriftRunCreateInput,
     DriftRunOutputSerializer,
+    DriftScheduleOutputSerializer,
+    DriftScheduleSetInput,
     MetricBatchDoc,
     MetricBatchInput,
     MetricBatchResultSerializer,
     MetricObservationOutputSerializer,
+    MlflowImportInput,
+    MlflowImportQueuedSerializer,
     MonitoringTargetAgreeInput,
     MonitoringTargetOutputSerializer,
     MonitoringTargetProposeInput,
@@ -36,10 +41,12 @@ from monitoring.api.serializers import (
 from monitoring.filtersets import (
     DriftDatasetFilterSet,
     DriftRunFilterSet,
+    DriftScheduleFilterSet,
     MetricObservationFilterSet,
     MonitoringTargetFilterSet,
 )
-from monitoring.models import DriftDataset, DriftRun, MetricObservation, MonitoringTarget
+from monitoring.mlflow import mlflow_metrics_import_request
+from monitoring.models import DriftDataset, DriftRun, DriftSchedule, MetricObservation, MonitoringTarget
 
 
 def _created(viewset: PortalViewSet, instance: Model, code: int = status.HTTP_201_CREATED) -> Response:
@@ -147,6 +154,24 @@ class MetricObservationViewSet(PortalReadOnlyViewSet):
         result = services.metric_batch_ingest(actor=self.actor, observations=data["observations"])
         return Response(MetricBatchResultSerializer(result.as_dict()).data)
 
+    @extend_schema(
+        summary="Import a model's MLflow run metrics",
+        description="Whoever may report for the model. Queues the import of the latest metric values of the MLflow "
+        "runs behind its versions (recorded by the MLflow sync) as observations in the `mlflow` environment, one "
+        "window per run; idempotent like any batch.",
+        request=MlflowImportInput,
+        responses={
+            202: MlflowImportQueuedSerializer,
+            **schema.error_responses(*schema.WRITE_ERRORS, example={"model": ["Model RB-0009 does not exist."]}),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="mlflow-import")
+    def mlflow_import(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Queue through the service; 202, a worker imports."""
+        model = self.read_input(MlflowImportInput)["model"]
+        mlflow_metrics_import_request(actor=self.actor, model=model)
+        return Response({"model": model.key, "queued": True}, status=status.HTTP_202_ACCEPTED)
+
 
 @extend_schema_view(
     list=extend_schema(
@@ -175,7 +200,7 @@ class DriftDatasetViewSet(PortalReadOnlyViewSet):
 
     filterset_class = DriftDatasetFilterSet
     output_serializer_class = DriftDatasetOutputSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, DepthLimitedJSONParser]
 
     def get_queryset(self) -> QuerySet[DriftDataset]:
         """Tables the caller may see."""
@@ -227,3 +252,43 @@ class DriftRunViewSet(PortalReadOnlyViewSet):
         data = self.read_input(DriftRunCreateInput)
         data.pop("change_reason", None)
         return _created(self, services.drift_audit_request(actor=self.actor, **data), status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List drift schedules",
+        description="Schedules of the models the caller may see. Filters: `model`, `enabled`.",
+        responses={200: DriftScheduleOutputSerializer(many=True), **schema.error_responses(*schema.LIST_ERRORS)},
+    ),
+    retrieve=extend_schema(
+        summary="One drift schedule",
+        responses={200: DriftScheduleOutputSerializer, **schema.error_responses(*schema.DETAIL_ERRORS)},
+    ),
+    create=extend_schema(
+        summary="Set a model's drift schedule",
+        description="The model's owners, Risk Officers and validators. Beat then audits the model's newest drift "
+        "table against this reference at the cadence of its limits (`drift_cadence_days`), on the caller's "
+        "behalf. One schedule per model: setting it again replaces it.",
+        request=DriftScheduleSetInput,
+        responses={
+            200: DriftScheduleOutputSerializer,
+            **schema.error_responses(*schema.WRITE_ERRORS, example={"reference": ["“Train” has no column(s): age."]}),
+        },
+    ),
+)
+class DriftScheduleViewSet(PortalReadOnlyViewSet):
+    """Drift schedules, looked up by id."""
+
+    filterset_class = DriftScheduleFilterSet
+    output_serializer_class = DriftScheduleOutputSerializer
+
+    def get_queryset(self) -> QuerySet[DriftSchedule]:
+        """Schedules the caller may see."""
+        return selectors.drift_schedule_queryset(user=self.request.user)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Set through the service; 200 with the schedule as it now is."""
+        data = self.read_input(DriftScheduleSetInput)
+        data.pop("change_reason", None)
+        schedule = services.drift_schedule_set(actor=self.actor, **data)
+        return Response(self.output(self.reload(schedule)))

@@ -13,6 +13,10 @@ from monitoring.services import target_agree, target_propose
 from tests.factories import ModelVersionFactory
 from tests.governance.conftest import TIER_1_ANSWERS, approve_tier
 
+# The real MLflow tracking server of the MLflow import tests, for the import of run metrics; started only by the
+# tests that ask for it.
+from tests.inventory.mlflow.conftest import mlflow_content, mlflow_server, sync_account_reports_for_a  # noqa: F401
+
 ADULT = Path(__file__).resolve().parents[1] / "data" / "adult.csv"
 FEATURES = [
     "age",
