@@ -71,7 +71,9 @@ def default_schedules() -> tuple[DefaultSchedule, ...]:
 
 
 def mlflow_schedules() -> tuple[DefaultSchedule, ...]:
-    """The hourly MLflow import, only on a site that names its tracking server (``MLFLOW_TRACKING_URI``)."""
+    """The hourly MLflow imports, only on a site that names its tracking server (``MLFLOW_TRACKING_URI``): the
+    registry, then the run metrics of the versions it links to runs (the next hour catches runs the registry import
+    of the same hour has only just linked; both imports are idempotent)."""
     if not settings.MLFLOW_TRACKING_URI:
         return ()
     return (
@@ -79,6 +81,12 @@ def mlflow_schedules() -> tuple[DefaultSchedule, ...]:
             "inventory-sync-mlflow",
             "inventory.sync_mlflow",
             "Imports registered models, versions and runs from the MLflow tracking server (MLFLOW_TRACKING_URI).",
+            every_seconds=3600,
+        ),
+        DefaultSchedule(
+            "monitoring-import-mlflow-metrics",
+            "monitoring.tasks.import_mlflow_metrics",
+            "Imports the metrics of the MLflow runs linked to model versions as monitoring observations.",
             every_seconds=3600,
         ),
     )

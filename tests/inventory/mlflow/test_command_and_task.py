@@ -159,10 +159,14 @@ def test_task_fails_with_the_clients_message_when_the_server_is_unreachable(db: 
 
 def test_hourly_schedule_only_when_a_tracking_uri_is_set(settings: Any) -> None:
     settings.MLFLOW_TRACKING_URI = ""
-    assert "inventory-sync-mlflow" not in {schedule.name for schedule in default_schedules()}
+    names = {schedule.name for schedule in default_schedules()}
+    assert not names & {"inventory-sync-mlflow", "monitoring-import-mlflow-metrics"}
     settings.MLFLOW_TRACKING_URI = "http://mlflow.internal:5000"
-    schedule = {schedule.name: schedule for schedule in default_schedules()}["inventory-sync-mlflow"]
+    schedules = {schedule.name: schedule for schedule in default_schedules()}
+    schedule = schedules["inventory-sync-mlflow"]
     assert (schedule.task, schedule.every_seconds) == ("inventory.sync_mlflow", 3600)
+    metrics = schedules["monitoring-import-mlflow-metrics"]
+    assert (metrics.task, metrics.every_seconds) == ("monitoring.tasks.import_mlflow_metrics", 3600)
 
 
 def test_schedule_is_installed_as_a_periodic_task(db: Any, settings: Any) -> None:
