@@ -287,8 +287,26 @@ def bias_audit_request(
     if enqueue:
         from audits.tasks import run_bias_audit  # the task module imports this one
 
-        transaction.on_commit(lambda: run_bias_audit.delay(run.pk))
+        # Robust: with the broker down the run is still recorded and stays queued until the requeue sweep sends it
+        # again (core/requeue.py).
+        transaction.on_commit(lambda: run_bias_audit.delay(run.pk), robust=True)
     return run
+
+
+def audit_runs_requeue_stale(*, queued_before: dt.datetime, **kwargs: Any) -> int:
+    """Send again the task of every bias audit and compliance sweep still queued since before ``queued_before``
+    (its message was lost when the broker was down); a receiver of ``core.requeue.stale_work_requeue_requested``."""
+    from audits.tasks import run_bias_audit, run_compliance_sweep  # the task module imports this one
+
+    tasks: dict[str, Any] = {AuditKind.BIAS: run_bias_audit, AuditKind.COMPLIANCE: run_compliance_sweep}
+    stale = list(
+        AuditRun.objects.filter(status=RunStatus.QUEUED, kind__in=tasks, requested_at__lt=queued_before).values_list(
+            "pk", "kind"
+        )
+    )
+    for run_id, kind in stale:
+        tasks[kind].delay(run_id)
+    return len(stale)
 
 
 def _dataset_content(dataset: EvaluationDataset) -> bytes:

@@ -288,7 +288,7 @@ def compliance_sweep_request(
     if enqueue:
         from audits.tasks import run_compliance_sweep  # the task module imports this one
 
-        transaction.on_commit(lambda: run_compliance_sweep.delay(run.pk))
+        transaction.on_commit(lambda: run_compliance_sweep.delay(run.pk), robust=True)
     return run
 
 

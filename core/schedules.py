@@ -36,6 +36,12 @@ def default_schedules() -> tuple[DefaultSchedule, ...]:
             every_seconds=settings.HEARTBEAT_SECONDS,
         ),
         DefaultSchedule(
+            "portal-requeue-stale-work",
+            "core.tasks.requeue_stale_work",
+            "Sends again exports, audits and e-mails requested while the broker was down (docs/faults.md).",
+            every_seconds=300,
+        ),
+        DefaultSchedule(
             "audits-compliance-sweep",
             "audits.tasks.run_compliance_sweep",
             "Nightly compliance sweep of every model.",

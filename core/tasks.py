@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from celery import shared_task
 from django.utils import timezone
 
+from core.requeue import REQUEUE_AFTER, stale_work_requeue
 from core.services import heartbeat_record
 
 
@@ -15,3 +18,13 @@ def record_heartbeat(sent_at: str | None = None) -> None:
         name="scheduler",
         details={"sent_at": sent_at, "ran_at": timezone.now().isoformat()},
     )
+
+
+@shared_task(
+    name="core.tasks.requeue_stale_work", ignore_result=True, acks_late=True, soft_time_limit=110, time_limit=120
+)
+def requeue_stale_work(older_than_seconds: float | None = None) -> dict[str, int]:
+    """Beat schedules this: tasks of rows still queued after ``older_than_seconds`` (default: ten minutes) are
+    sent again; they were requested while the broker was down."""
+    older_than = REQUEUE_AFTER if older_than_seconds is None else dt.timedelta(seconds=older_than_seconds)
+    return stale_work_requeue(queued_before=timezone.now() - older_than)

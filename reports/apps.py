@@ -6,3 +6,9 @@ class ReportsConfig(AppConfig):
 
     name = "reports"
     verbose_name = "Reports"
+
+    def ready(self) -> None:
+        from core.requeue import stale_work_requeue_requested
+        from reports.services import exports_requeue_stale
+
+        stale_work_requeue_requested.connect(exports_requeue_stale, dispatch_uid="reports.exports_requeue_stale")

@@ -141,7 +141,22 @@ def _record(
 def _queue(export: Export) -> None:
     from reports.tasks import run_export  # the task module imports this one
 
-    transaction.on_commit(lambda: run_export.delay(export.pk))
+    # Robust: with the broker down the request is still recorded and answered; the export waits as queued until
+    # the requeue sweep sends it again (core/requeue.py).
+    transaction.on_commit(lambda: run_export.delay(export.pk), robust=True)
+
+
+def exports_requeue_stale(*, queued_before: datetime.datetime, **kwargs: Any) -> int:
+    """Send again the task of every export still queued since before ``queued_before`` (its message was lost
+    when the broker was down); a receiver of ``core.requeue.stale_work_requeue_requested``."""
+    from reports.tasks import run_export  # the task module imports this one
+
+    stale = list(
+        Export.objects.filter(status=ExportStatus.QUEUED, requested_at__lt=queued_before).values_list("pk", flat=True)
+    )
+    for export_id in stale:
+        run_export.delay(export_id)
+    return len(stale)
 
 
 @transaction.atomic

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -80,8 +81,34 @@ def notify(
     if ids:
         from governance.tasks import send_notification_emails
 
-        transaction.on_commit(lambda: send_notification_emails.delay(ids))
+        # Robust: with the broker down the notifications are still recorded (and shown in the inbox); their
+        # e-mails go out when the requeue sweep sends the task again (core/requeue.py).
+        transaction.on_commit(lambda: send_notification_emails.delay(ids), robust=True)
     return created
+
+
+# Unsent e-mails older than this are not sent any more: a notice days late asks people to act on the past.
+EMAIL_REQUEUE_WINDOW = dt.timedelta(days=2)
+
+
+def notification_emails_requeue_stale(*, queued_before: dt.datetime, **kwargs: Any) -> int:
+    """Send again the e-mail task of notifications created before ``queued_before`` (and within the last two
+    days) that were never e-mailed; a receiver of ``core.requeue.stale_work_requeue_requested``."""
+    from governance.tasks import send_notification_emails
+
+    ids = list(
+        Notification.objects.filter(
+            emailed_at__isnull=True,
+            created_at__lt=queued_before,
+            created_at__gte=timezone.now() - EMAIL_REQUEUE_WINDOW,
+        )
+        .exclude(recipient__email="")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if ids:
+        send_notification_emails.delay(ids)
+    return len(ids)
 
 
 def risk_officers() -> list[User]:
