@@ -779,8 +779,23 @@ def drift_audit_request(
     if enqueue:
         from monitoring.tasks import run_drift_audit  # the task module imports this one
 
-        transaction.on_commit(lambda: run_drift_audit.delay(run.pk))
+        # Robust: with the broker down the run is still recorded and stays queued until the requeue sweep sends it
+        # again (core/requeue.py).
+        transaction.on_commit(lambda: run_drift_audit.delay(run.pk), robust=True)
     return run
+
+
+def drift_runs_requeue_stale(*, queued_before: dt.datetime, **kwargs: Any) -> int:
+    """Send again the task of every drift audit still queued since before ``queued_before`` (its message was lost
+    when the broker was down); a receiver of ``core.requeue.stale_work_requeue_requested``."""
+    from monitoring.tasks import run_drift_audit  # the task module imports this one
+
+    stale = list(
+        DriftRun.objects.filter(status=RunStatus.QUEUED, requested_at__lt=queued_before).values_list("pk", flat=True)
+    )
+    for run_id in stale:
+        run_drift_audit.delay(run_id)
+    return len(stale)
 
 
 def _thresholds_of(run: DriftRun) -> Thresholds:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -222,3 +223,28 @@ def test_the_task_is_queued_on_commit_and_runs_the_service(
     run_drift_audit.apply(args=(run.pk,))
     run.refresh_from_db()
     assert run.status in {RunStatus.PASSED, RunStatus.FAILED} and run.attempts == 1
+
+
+def test_a_drift_audit_queued_while_the_broker_was_down_is_sent_again_once_stale(
+    personas: Any, version_a: Any, monkeypatch: Any
+) -> None:
+    from core.requeue import stale_work_requeue
+    from monitoring.tasks import run_drift_audit
+
+    reference = table(personas, version_a, b"x,c\n1,a\n2,b\n3,a\n", "Ref")
+    current = table(personas, version_a, b"x,c\n1,a\n2,b\n3,b\n", "Cur")
+    waiting = drift_audit_request(
+        actor=personas.owner_a, reference=reference, current=current, features=["x", "c"], enqueue=False
+    )
+    done = drift_audit_execute(
+        run_id=drift_audit_request(
+            actor=personas.owner_a, reference=reference, current=current, features=["x"], enqueue=False
+        ).pk
+    )
+    sent: list[int] = []
+    monkeypatch.setattr(run_drift_audit, "delay", sent.append)
+
+    stale_work_requeue()
+    assert sent == [], "within the grace period a queued run may just be waiting for a busy worker"
+    stale_work_requeue(queued_before=timezone.now() + dt.timedelta(seconds=1))
+    assert sent == [waiting.pk] and done.pk not in sent
