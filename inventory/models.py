@@ -167,6 +167,9 @@ class RegisteredModel(TimeStampedModel):
             models.Index(fields=["risk_tier", "key"], name="model_tier_key_idx"),
             models.Index(fields=["model_type", "key"], name="model_type_key_idx"),
             models.Index(fields=["eu_ai_act_category", "key"], name="model_euai_key_idx"),
+            # The inventory filtered by tier and stage together (the dashboard's links, the bench's filtered page):
+            # the first page is read in key order straight from the index, and its capped count from the index.
+            models.Index(fields=["risk_tier", "lifecycle_stage", "key"], name="model_tier_stage_key_idx"),
             # "My models" and the owner filter (either owner).
             models.Index(fields=["business_owner", "key"], name="model_bowner_key_idx"),
             models.Index(fields=["technical_owner", "key"], name="model_towner_key_idx"),

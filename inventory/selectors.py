@@ -13,10 +13,13 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Func,
+    JSONField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Window,
 )
 from django.db.models.functions import RowNumber
@@ -85,6 +88,230 @@ def registered_model_get(*, user: Any, key: str, action: str = "view") -> Regist
     if model is None:
         raise Http404(f"No model {key} visible to you.")
     return model
+
+
+# --- the inventory list at scale ---------------------------------------------------------------------------------
+
+# Rows a list counts exactly; beyond this it says "at least this many". Counting every visible row of a 100,000-model
+# inventory was most of a list request's time (docs/performance.md), and nobody pages through 10,000 rows by hand.
+INVENTORY_COUNT_CAP = 1_000
+
+
+class JSONRowsArray(Func):
+    """A JSON array of one value per row of the (correlated) subquery it sits in, or NULL when it has no rows.
+
+    ``JSONB_AGG`` on PostgreSQL, ``JSON_GROUP_ARRAY`` on SQLite; with several expressions each element is itself
+    an array (``[username, first_name, last_name]``). It is written as a plain function rather than an
+    ``Aggregate`` so the subquery gets no GROUP BY: it aggregates the rows of one model, not groups of them.
+    """
+
+    function = "JSONB_AGG"
+    output_field = JSONField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:  # type: ignore[override]
+        template = "JSONB_AGG(JSONB_BUILD_ARRAY(%(expressions)s))" if len(self.source_expressions) > 1 else None
+        return super().as_sql(compiler, connection, template=template, **extra_context)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        many = len(self.source_expressions) > 1
+        template = "JSON_GROUP_ARRAY(JSON_ARRAY(%(expressions)s))" if many else "JSON_GROUP_ARRAY(%(expressions)s)"
+        return super().as_sql(compiler, connection, template=template, **extra_context)
+
+
+def _json_rows(queryset: QuerySet[Any], *fields: str) -> Subquery:
+    rows = queryset.order_by().annotate(_json_rows=JSONRowsArray(*fields)).values("_json_rows")
+    return Subquery(rows, output_field=JSONField())
+
+
+def model_tag_names() -> Subquery:
+    """Annotation: the model's tag names as a JSON array (NULL without tags), in the list's own SELECT."""
+    through = RegisteredModel.tags.through
+    return _json_rows(through.objects.filter(registeredmodel_id=OuterRef("pk")), "tag__name")
+
+
+def model_validator_people() -> Subquery:
+    """Annotation: the model's validators as ``[[username, first_name, last_name], ...]`` (NULL without any)."""
+    through = RegisteredModel.validators.through
+    return _json_rows(
+        through.objects.filter(registeredmodel_id=OuterRef("pk")),
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+    )
+
+
+# What the inventory record (API list and detail) reads: the model's own columns, its unit and owners by join, and
+# its tags and validators aggregated per row. One query for a page, whatever its size.
+MODEL_RECORD_FIELDS = (
+    "key",
+    "name",
+    "purpose",
+    "restrictions_on_use",
+    "inputs",
+    "outputs",
+    "limitations",
+    "model_type",
+    "vendor_name",
+    "lifecycle_stage",
+    "business_unit__code",
+    "business_unit__name",
+    "business_owner__username",
+    "business_owner__first_name",
+    "business_owner__last_name",
+    "technical_owner__username",
+    "technical_owner__first_name",
+    "technical_owner__last_name",
+    "regulatory_uses",
+    "data_sensitivity",
+    "risk_tier",
+    "eu_ai_act_category",
+    "last_validated_on",
+    "next_validation_due",
+    "created_at",
+    "updated_at",
+)
+
+
+def registered_model_filter_base(*, user: Any, action: str = "view") -> QuerySet[RegisteredModel]:
+    """The models the user may act on, with nothing joined or prefetched: what the inventory's filters and its
+    paging narrow before :func:`registered_model_records` or :func:`registered_model_page_objects` load a page."""
+    return restrict(user, action, RegisteredModel.objects.all())
+
+
+def _ordering(queryset: QuerySet[Any]) -> list[Any]:
+    return list(queryset.query.order_by) or list(RegisteredModel._meta.ordering or [])
+
+
+def _page_pks(queryset: QuerySet[Any], offset: int, limit: int) -> QuerySet[Any]:
+    # The page is chosen on the narrow filtered query (an index on the filter and the order does it), and only
+    # the rows of the page are joined to their unit and owners afterwards: a deep page then skips index entries,
+    # not joined rows.
+    return queryset.order_by(*_ordering(queryset)).values("pk")[offset : offset + limit]
+
+
+def registered_model_records(
+    queryset: QuerySet[Any], *, offset: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Rows of ``queryset`` (already restricted and filtered) as plain dicts of :data:`MODEL_RECORD_FIELDS`, with
+    ``tag_names`` and ``validator_people`` (JSON arrays, None when empty), in the queryset's order; one query.
+
+    With ``limit``, only that slice from ``offset``; without it, every row (a detail read of one key).
+    """
+    source = RegisteredModel.objects.filter(pk__in=_page_pks(queryset, offset, limit)) if limit else queryset
+    return list(
+        source.order_by(*_ordering(queryset))
+        .annotate(tag_names=model_tag_names(), validator_people=model_validator_people())
+        .values(*MODEL_RECORD_FIELDS, "tag_names", "validator_people")
+    )
+
+
+def registered_model_page_objects(
+    queryset: QuerySet[Any], *, offset: int, limit: int, annotations: dict[str, Any] | None = None
+) -> list[RegisteredModel]:
+    """A page of ``queryset`` as model instances with unit and owners loaded and ``tag_names`` annotated (the
+    inventory page's rows); one query."""
+    rows = (
+        RegisteredModel.objects.filter(pk__in=_page_pks(queryset, offset, limit))
+        .select_related("business_unit", "business_owner", "technical_owner")
+        .annotate(tag_names=model_tag_names(), **(annotations or {}))
+        .order_by(*_ordering(queryset))
+    )
+    return list(rows)
+
+
+@dataclass
+class CappedPage:
+    """One page of a list whose total is counted only up to a cap.
+
+    ``count`` is exact when ``count_exact``; otherwise the list holds more than ``count`` (the cap) rows and the
+    caller pages with ``has_next``. ``rows`` is empty only for a page past the end.
+    """
+
+    number: int
+    size: int
+    rows: list[Any]
+    has_next: bool
+    count: int
+    count_exact: bool
+
+    def __iter__(self) -> Any:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.size + 1 if self.rows else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.size + len(self.rows)
+
+    @property
+    def num_pages(self) -> int | None:
+        """The number of pages, when the count is exact."""
+        return max(1, -(-self.count // self.size)) if self.count_exact else None
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def object_list(self) -> list[Any]:
+        """The rows, under the name Django's ``Page`` gives them."""
+        return self.rows
+
+    @property
+    def paginator(self) -> CappedPage:
+        """The page answers for its paginator (``count``, ``num_pages``), as templates written for Django's
+        ``Page`` ask it."""
+        return self
+
+
+def capped_count(queryset: QuerySet[Any], cap: int | None = None) -> tuple[int, bool]:
+    """``(rows, True)`` when ``queryset`` holds at most ``cap`` rows, else ``(cap, False)``.
+
+    ``SELECT COUNT(*) FROM (SELECT ... LIMIT cap + 1)``: the database stops after cap + 1 rows instead of counting
+    the whole filtered inventory.
+    """
+    cap = INVENTORY_COUNT_CAP if cap is None else cap
+    counted = queryset.order_by().values("pk")[: cap + 1].count()
+    return (counted, True) if counted <= cap else (cap, False)
+
+
+def capped_page(
+    queryset: QuerySet[Any],
+    *,
+    number: int,
+    size: int,
+    fetch: Any,
+    cap: int | None = None,
+) -> CappedPage:
+    """Page ``number`` of ``queryset``: ``fetch(offset, limit)`` loads the rows (one more than a page, to learn
+    whether another follows), and the total is counted only when that cannot be told from the page itself and
+    only up to ``cap``. A page that is not the last, and lies before the cap, costs a capped COUNT; the last page
+    and every page past the cap cost none."""
+    cap = INVENTORY_COUNT_CAP if cap is None else cap
+    offset = (number - 1) * size
+    rows = list(fetch(offset, size + 1))
+    has_next = len(rows) > size
+    rows = rows[:size]
+    if not has_next and (rows or number == 1):
+        count, exact = offset + len(rows), True
+    elif has_next and offset + size + 1 > cap:
+        count, exact = cap, False
+    else:
+        count, exact = capped_count(queryset, cap)
+    return CappedPage(number=number, size=size, rows=rows, has_next=has_next, count=count, count_exact=exact)
 
 
 def business_unit_queryset(*, user: Any, action: str = "view") -> QuerySet[BusinessUnit]:

@@ -10,6 +10,7 @@ from datetime import datetime, time
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_filters.utils import translate_validation
@@ -25,6 +26,7 @@ from core.api.serializers import ReasonOnlyInputSerializer
 from core.api.viewsets import PortalViewSet, PortalWriteViewSet
 from core.models import User
 from inventory import selectors, services
+from inventory.api.pagination import CappedCountPagination
 from inventory.api.serializers import (
     BusinessUnitCreateInput,
     BusinessUnitOutputSerializer,
@@ -42,6 +44,7 @@ from inventory.api.serializers import (
     RegisteredModelOutputSerializer,
     RegisteredModelUpdateInput,
     history_m2m_prefetch,
+    registered_model_record,
 )
 from inventory.filtersets import (
     BusinessUnitFilterSet,
@@ -152,18 +155,41 @@ class RegisteredModelViewSet(HistoryMixin, PortalWriteViewSet):
     create_input_class = RegisteredModelCreateInput
     update_input_class = RegisteredModelUpdateInput
 
+    pagination_class = CappedCountPagination
+
     def get_queryset(self) -> QuerySet[RegisteredModel]:
-        """Rows the caller may see, from the inventory's selector."""
+        """Rows the caller may see, from the inventory's selector (writes and the detail actions read these)."""
         # The record shows the validators, which the list selector leaves out: one more query per page.
         return selectors.registered_model_queryset(user=self.request.user).prefetch_related(
             Prefetch("validators", queryset=User.objects.only("id", "username", "first_name", "last_name"))
         )
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """The inventory now, or as it stood at ``as_of``."""
+        """The inventory now, or as it stood at ``as_of``.
+
+        The page is read as plain rows (:func:`inventory.selectors.registered_model_records`): one query with
+        unit, owners, tags and validators in it, plus a capped count when the page does not tell the total.
+        """
         if "as_of" in request.query_params:
             return self.list_as_of(request, parse_as_of(request.query_params["as_of"]))
-        return super().list(request, *args, **kwargs)
+        queryset = self.filter_queryset(selectors.registered_model_filter_base(user=request.user))
+        paginator = self.paginator
+        assert isinstance(paginator, CappedCountPagination)
+        rows = paginator.paginate_rows(
+            queryset,
+            request,
+            lambda offset, limit: selectors.registered_model_records(queryset, offset=offset, limit=limit),
+        )
+        context = self.get_serializer_context()
+        return paginator.get_paginated_response([registered_model_record(row, context) for row in rows])
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """One model's record, in one query (404 when the caller may not see it)."""
+        visible = selectors.registered_model_filter_base(user=request.user).filter(key=kwargs[self.lookup_field])
+        rows = selectors.registered_model_records(visible)
+        if not rows:
+            raise Http404(f"No model {kwargs[self.lookup_field]} visible to you.")
+        return Response(registered_model_record(rows[0], self.get_serializer_context()))
 
     def list_as_of(self, request: Request, when: datetime) -> Response:
         """The past inventory, filtered by the same FilterSet over the historical records."""
@@ -182,12 +208,16 @@ class RegisteredModelViewSet(HistoryMixin, PortalWriteViewSet):
         queryset = filterset.qs.select_related("business_unit", "business_owner", "technical_owner").prefetch_related(
             history_m2m_prefetch(RegisteredModel, "tags"), history_m2m_prefetch(RegisteredModel, "validators")
         )
-        page = self.paginate_queryset(queryset)
+        paginator = self.paginator
+        assert isinstance(paginator, CappedCountPagination)
+        page = paginator.paginate_rows(
+            filterset.qs, request, lambda offset, limit: list(queryset[offset : offset + limit])
+        )
         # The rows come back as model instances rebuilt from history; each keeps its historical record, which
         # carries the loaded owners, unit and many-to-many snapshot.
-        records = [instance._history for instance in page or []]
+        records = [instance._history for instance in page]
         data = RegisteredModelAsOfOutputSerializer(records, many=True, context=self.get_serializer_context()).data
-        return self.get_paginated_response(data)
+        return paginator.get_paginated_response(data)
 
     def service_create(self, *, data: dict[str, Any], reason: str) -> RegisteredModel:
         """Create through the inventory's service."""

@@ -1,0 +1,134 @@
+"""The inventory list at scale keeps its contract: the fast record equals the documented serializer's, the count
+is exact up to the cap and says so beyond it, paging past the cap still works, and the inventory page reads a
+page in a fixed number of queries whatever the page size (docs/performance.md, "After the inventory fixes")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIRequestFactory
+
+from inventory import selectors
+from inventory.api import pagination
+from inventory.api.serializers import RegisteredModelOutputSerializer, registered_model_record
+from inventory.api.views import RegisteredModelViewSet
+from inventory.models import RegisteredModel
+from tests.factories import RegisteredModelFactory
+
+pytestmark = pytest.mark.django_db
+
+MODELS = "/api/v1/models/"
+LIST_URL = "/inventory/models/"
+
+
+@pytest.fixture
+def catalogue(personas: Any) -> list[RegisteredModel]:
+    """Seven more models with tags, validators and owners that differ, one without tags or validators."""
+    made = [
+        RegisteredModelFactory(
+            name=f"Scale {number}",
+            business_unit=personas.unit,
+            business_owner=personas.owner_a,
+            technical_owner=personas.owner_b,
+            tags=["zeta", f"n{number}", "alpha"],
+            validators=[personas.validator_other, personas.validator_assigned],
+            regulatory_uses=["regulatory_capital", "credit_decision"] if number % 2 else [],
+        )
+        for number in range(6)
+    ]
+    made.append(RegisteredModelFactory(name="Bare", business_unit=personas.unit, business_owner=personas.owner_b))
+    return made
+
+
+def test_fast_record_equals_the_serializer(personas: Any, catalogue: Any, api_client_for: Any) -> None:
+    request = APIRequestFactory().get(MODELS)
+    request.user = personas.risk_officer
+    context = {"request": request}
+    rows = selectors.registered_model_records(selectors.registered_model_filter_base(user=personas.risk_officer))
+    view = RegisteredModelViewSet(request=request, format_kwarg=None, action="list", kwargs={})
+    objects = {model.key: model for model in view.get_queryset()}
+    assert len(rows) == len(objects) == 9
+    for row in rows:
+        assert registered_model_record(row, context) == dict(
+            RegisteredModelOutputSerializer(objects[row["key"]], context=context).data
+        )
+    # And through HTTP: list and detail answer the same record.
+    client = api_client_for(personas.risk_officer)
+    listed = {row["key"]: row for row in client.get(MODELS).json()["results"]}
+    for key in (personas.model_a.key, catalogue[-1].key):
+        assert client.get(f"{MODELS}{key}/").json() == listed[key]
+
+
+def test_count_is_exact_up_to_the_cap_then_a_lower_bound(
+    personas: Any, catalogue: Any, api_client_for: Any, monkeypatch: Any
+) -> None:
+    client = api_client_for(personas.auditor)
+    exact = client.get(MODELS, {"page_size": 2}).json()
+    assert (exact["count"], exact["count_exact"]) == (9, True)
+
+    monkeypatch.setattr(pagination.CappedCountPagination, "count_cap", 4)
+    first = client.get(MODELS, {"page_size": 2}).json()
+    assert (first["count"], first["count_exact"]) == (4, False)
+    # Paging goes on past the cap, and the last page knows the exact total.
+    keys, page = [], first
+    while True:
+        keys += [row["key"] for row in page["results"]]
+        if page["next"] is None:
+            break
+        page = client.get(page["next"]).json()
+    assert keys == sorted(RegisteredModel.objects.values_list("key", flat=True))
+    assert (page["count"], page["count_exact"]) == (9, True)
+    assert page["previous"] is not None
+    assert client.get(MODELS, {"page_size": 2, "page": 6}).status_code == 404
+    assert client.get(MODELS, {"page_size": 2, "page": "last"}).json()["results"][0]["key"] == keys[-1]
+
+
+def test_a_short_list_is_counted_from_its_page(personas: Any, api_client_for: Any) -> None:
+    client = api_client_for(personas.owner_a)
+    client.get(MODELS)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(MODELS).json()
+    assert (body["count"], body["count_exact"]) == (1, True)
+    assert not any("COUNT(" in query["sql"] for query in queries.captured_queries)
+
+
+def test_schema_documents_the_capped_count() -> None:
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    page = schema["components"]["schemas"]["PaginatedRegisteredModelOutputList"]
+    assert {"count", "count_exact", "next", "previous", "results"} == set(page["properties"])
+    assert "at least" in page["properties"]["count"]["description"]
+
+
+def test_inventory_page_past_the_cap_says_many(client: Any, personas: Any, catalogue: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(selectors, "INVENTORY_COUNT_CAP", 4)
+    client.force_login(personas.risk_officer, backend="core.authentication.PersonModelBackend")
+    response = client.get(LIST_URL, {"per_page": 2})
+    html = response.content.decode()
+    assert "More than <strong>4</strong> models, showing 1\N{EN DASH}2" in html
+    assert "Page 1 of many" in html
+    last = client.get(LIST_URL, {"per_page": 2, "page": 5})
+    assert last.context["page_obj"].count_exact and last.context["page_obj"].count == 9
+    assert "Page 5 of 5" in last.content.decode()
+    # A page past the end shows the last page, as before.
+    assert client.get(LIST_URL, {"per_page": 2, "page": 99}).context["page_obj"].number == 5
+
+
+def test_inventory_page_queries_do_not_grow_with_page_size_or_rows(client: Any, personas: Any, catalogue: Any) -> None:
+    client.force_login(personas.risk_officer, backend="core.authentication.PersonModelBackend")
+    client.get(LIST_URL)
+    counts = []
+    for size, extra in ((2, 0), (10, 6)):
+        for number in range(extra):
+            RegisteredModelFactory(
+                name=f"More {number}", business_unit=personas.unit, business_owner=personas.owner_a, tags=["x"]
+            )
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(LIST_URL, {"per_page": size, "tag": ""})
+        assert len(response.context["page_obj"].object_list) == size
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1]
