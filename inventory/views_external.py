@@ -128,6 +128,10 @@ def external_model_link_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Link a record to the inventory model whose key was typed."""
     user = signed_in(request)
     record = _record(user, pk)
+    # Refuse a role that only reads before reading its form, as the register view does: an empty form must not
+    # turn a refusal into "give the key of an inventory model".
+    if not has_model_permission(user, RegisteredModel, "change"):
+        raise PermissionDenied("Only a Risk Officer or an Admin links models found in MLflow.")
     form = LinkForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"{record.name}: give the key of an inventory model.")
