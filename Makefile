@@ -36,6 +36,16 @@ LINT_ENV := DEBUG=1 DATABASE_URL=sqlite:///:memory:
 LINT_MANAGE := $(LINT_ENV) $(VENV)/bin/python manage.py
 PYTEST := DEBUG=1 $(VENV)/bin/pytest
 
+# Security linters in `make lint` (docs/security.md, "Exceptions" says why each skip is there). bandit reads the
+# portal's sources; the developer tools in bench/ and scripts/ get a second pass without the checks that are their
+# job (fixed-argument subprocesses, seeded pseudo-random data, requests to the local server). pip-audit checks the
+# locked .venv against PyPI's vulnerability data; where PyPI's per-release JSON cannot be reached (an offline
+# machine, or a registry mirror that does not serve it) it says so and is skipped, unless PIP_AUDIT_REQUIRED=1.
+BANDIT_EXCLUDE := ./tests,./.venv,./var,./static,./bench,./scripts
+PIP_AUDIT_REQUIRED ?= 0
+export PYPI_RELEASE_PROBE := import importlib.metadata as m, urllib.request as u; \
+u.urlopen("https://pypi.org/pypi/pip-audit/" + m.version("pip-audit") + "/json", timeout=15)
+
 .PHONY: help demo run test test-sqlite test-all lint install system-packages clean bench
 
 help:
@@ -43,7 +53,7 @@ help:
 	@echo "make test         install, lint, run the whole test suite (honours DATABASE_URL, REDIS_URL, REQUIRE_SERVICES)"
 	@echo "make test-sqlite  the test suite again on the embedded SQLite database, whatever DATABASE_URL says"
 	@echo "make test-all     both at once, as CI runs them: DATABASE_URL (PostgreSQL) and the embedded SQLite database"
-	@echo "make lint         ruff, mypy, Django's checks, migrations up to date, compose file valid"
+	@echo "make lint         ruff, mypy, Django's checks, migrations up to date, compose file valid, bandit, pip-audit"
 	@echo "make bench        time the portal on a synthetic enterprise inventory, next to MLflow, under load (SIZE=small|full)"
 	@echo "make run          serve like 'make demo' without seeding"
 	@echo "make clean        remove the virtualenv, tools, caches, queues and logs (keeps var/portal.sqlite3)"
@@ -75,6 +85,16 @@ lint: install
 	$(LINT_MANAGE) check --fail-level WARNING
 	$(LINT_MANAGE) makemigrations --check --dry-run
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker/compose.yaml
+	$(VENV)/bin/bandit -q -r . -x $(BANDIT_EXCLUDE) --skip B101,B404
+	$(VENV)/bin/bandit -q -r bench scripts --skip B101,B105,B310,B311,B404,B603
+	@if $(VENV)/bin/python -c "$$PYPI_RELEASE_PROBE" 2>/dev/null; then \
+		$(VENV)/bin/pip-audit --strict --skip-editable --progress-spinner off; \
+	elif [ "$(PIP_AUDIT_REQUIRED)" = 1 ]; then \
+		echo "pip-audit: PyPI's per-release vulnerability data cannot be reached (PIP_AUDIT_REQUIRED=1)" >&2; exit 1; \
+	else \
+		echo "pip-audit SKIPPED: PyPI's per-release vulnerability data cannot be reached from here;" \
+			"set PIP_AUDIT_REQUIRED=1 to fail instead (docs/security.md)" >&2; \
+	fi
 
 test: install system-packages lint
 	$(PYTEST) $(PYTEST_ARGS)

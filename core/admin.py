@@ -1,5 +1,6 @@
 """Django admin for the shared kernel: people and service accounts with their roles, API tokens (read-only, with
-a revoke action) and worker heartbeats (read-only)."""
+a revoke action), worker heartbeats (read-only), and sign-in attempts and lockouts (read-only, with a release
+action)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.models import ApiToken, ServiceHeartbeat, User
+from core.lockout import LockoutAdminAuthenticationForm, lockout_release
+from core.models import ApiToken, Lockout, LoginAttempt, ServiceHeartbeat, User
 from core.services import api_token_revoke
 
 admin.site.site_header = f"{settings.PORTAL_NAME} administration"
 admin.site.site_title = settings.PORTAL_NAME
 admin.site.index_title = "Inventory data, people and access"
+# The admin's sign-in honours the same lockouts as the portal's, and says so (core/lockout.py).
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 
 class PortalUserCreationForm(AdminUserCreationForm):
@@ -155,3 +159,83 @@ class ServiceHeartbeatAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Read-only."""
         return False
+
+
+@admin.register(LoginAttempt)
+class LoginAttemptAdmin(admin.ModelAdmin):
+    """Every sign-in attempt, by password or API token: written by the sign-in path only, never edited."""
+
+    list_display = ("at", "channel", "username", "address", "succeeded", "refused")
+    list_filter = ("channel", "succeeded", "refused", "at")
+    search_fields = ("username", "address")
+    date_hierarchy = "at"
+    readonly_fields = ("at", "channel", "username", "address", "succeeded", "refused")
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Attempts are recorded by the sign-in path only."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Read-only: the record of who tried what."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Kept for the record; old attempts are pruned by ``core.lockout.login_attempts_prune``."""
+        return False
+
+
+@admin.register(Lockout)
+class LockoutAdmin(admin.ModelAdmin):
+    """Usernames and client addresses refused sign-in after too many failures; an Admin may release one early."""
+
+    list_display = ("created_at", "channel", "scope", "key", "failures", "locked_until", "active", "released_by")
+    list_filter = ("channel", "scope", ("released_at", admin.EmptyFieldListFilter), "created_at")
+    list_select_related = ("released_by",)
+    search_fields = ("key",)
+    readonly_fields = (
+        "created_at",
+        "channel",
+        "scope",
+        "key",
+        "failures",
+        "locked_until",
+        "released_at",
+        "released_by",
+    )
+    fields = readonly_fields
+    actions = ["release_lockouts"]
+
+    @admin.display(boolean=True, description="Active")
+    def active(self, lockout: Lockout) -> bool:
+        """Still refusing sign-in: neither over nor released."""
+        return lockout.is_active
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Lockouts are set by failed attempts only."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Read-only: the only change allowed is releasing, through the action."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Released and expired lockouts stay for the record."""
+        return False
+
+    def has_release_permission(self, request: HttpRequest) -> bool:
+        """Releasing needs the change permission on lockouts."""
+        return request.user.has_perm("core.change_lockout")
+
+    @admin.action(description="Release the selected lockouts now", permissions=["release"])
+    def release_lockouts(self, request: HttpRequest, queryset: QuerySet[Lockout]) -> None:
+        """End each selected lockout through the lockout service."""
+        released = 0
+        for lockout in queryset:
+            try:
+                lockout_release(actor=cast(User, request.user), lockout=lockout)
+            except PermissionDenied as error:
+                self.message_user(request, f"{lockout}: {error}", messages.ERROR)
+            else:
+                released += 1
+        self.message_user(request, f"{released} lockout(s) released.", messages.SUCCESS)

@@ -1,4 +1,5 @@
-"""Shared kernel models: the portal's user, API tokens for service accounts, and worker heartbeats."""
+"""Shared kernel models: the portal's user, API tokens for service accounts, worker heartbeats, and sign-in
+attempts with the lockouts they set off."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
-TOKEN_PREFIX = "mop"  # noqa: S105 - a public marker, not a secret
+TOKEN_PREFIX = "mop"  # noqa: S105 - a public marker, not a secret  # nosec B105
 
 
 class ApiTokenQuerySet(RestrictedQuerySet):
@@ -135,3 +136,69 @@ class ServiceHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+class SignInChannel(models.TextChoices):
+    PASSWORD = "password", "Password sign-in"
+    API_TOKEN = "api_token", "API token"
+
+
+class LockoutScope(models.TextChoices):
+    USERNAME = "username", "Username"
+    ADDRESS = "address", "Client address"
+
+
+class LoginAttempt(models.Model):
+    """One sign-in attempt, by password or API token, whether it succeeded or not.
+
+    Lockouts are counted from these rows (``core.lockout``), so they hold across every web process and survive a
+    restart. ``username`` is what was typed, lower-cased, whether or not such a user exists; API token attempts
+    carry no username. ``refused`` marks an attempt turned away because a lockout was active: it is kept for the
+    record but does not count towards another lockout.
+    """
+
+    channel = models.CharField(max_length=20, choices=SignInChannel.choices)
+    username = models.CharField(max_length=150, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True, help_text="The connection's REMOTE_ADDR.")
+    succeeded = models.BooleanField()
+    refused = models.BooleanField(default=False, help_text="Turned away by an active lockout, password not checked.")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [
+            models.Index(fields=["channel", "username", "at"], name="core_attempt_username_idx"),
+            models.Index(fields=["channel", "address", "at"], name="core_attempt_address_idx"),
+        ]
+
+    def __str__(self) -> str:
+        outcome = "succeeded" if self.succeeded else "refused" if self.refused else "failed"
+        return f"{self.get_channel_display()} {self.username or '-'} from {self.address or '?'} {outcome}"
+
+
+class Lockout(models.Model):
+    """A username or client address refused sign-in until ``locked_until`` after too many failures in a row.
+
+    Admins see lockouts in Django's admin and may release one early (``released_at``/``released_by``); rows are
+    kept for the record.
+    """
+
+    channel = models.CharField(max_length=20, choices=SignInChannel.choices)
+    scope = models.CharField(max_length=20, choices=LockoutScope.choices)
+    key = models.CharField(max_length=150, help_text="The username (lower-cased) or the client address.")
+    failures = models.PositiveIntegerField(help_text="Failed attempts within the window that set it off.")
+    created_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["channel", "scope", "key", "locked_until"], name="core_lockout_key_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} {self.key} ({self.get_channel_display()}) until {self.locked_until:%H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.released_at is None and self.locked_until > timezone.now()

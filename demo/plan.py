@@ -431,7 +431,7 @@ def _people_by_role() -> dict[str, set[str]]:
 def build_plan(*, today: date, seed: int = DEFAULT_SEED) -> DemoPlan:
     """The demo inventory for ``seed`` as of ``today``; raises ``ValueError`` if the definition is inconsistent."""
     # Demo data, not security: a seeded, reproducible generator is exactly what is wanted here.
-    rng = random.Random(seed)  # noqa: S311
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not a secret  # nosec B311
     drafts = _expand(rng)
     by_slug = {draft.slug: draft for draft in drafts}
     unknown = sorted({slug for draft in drafts for slug, _kind in draft.upstreams if slug not in by_slug})

@@ -27,7 +27,7 @@ from demo.story import build_story
 from inventory import services
 from inventory.models import BusinessUnit, ModelVersion, RegisteredModel
 
-DEMO_PASSWORD = "northwind-demo"  # noqa: S105 - printed on purpose; the command refuses to run outside debug
+DEMO_PASSWORD = "northwind-demo"  # noqa: S105 - published demo login; refused outside debug  # nosec B105
 IMPORT_REASON = "Imported from the legacy model inventory (demo data)"
 SETUP_REASON = "Demo organisation set-up"
 

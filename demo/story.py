@@ -890,7 +890,7 @@ def effective_tier(model: ModelPlan) -> int:
 def build_story(plan: DemoPlan, *, today: date, seed: int) -> tuple[ModelStory, ...]:
     """The governance story of every demo model that has one, in catalogue order."""
     # Demo data, not security: a seeded, reproducible generator is exactly what is wanted here.
-    rng = random.Random(seed)  # noqa: S311
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not a secret  # nosec B311
     policies = default_policies()
     allocation = _allocate(plan, rng, today, policies)
     development = [model for model in plan.models if model.lifecycle_stage == LifecycleStage.DEVELOPMENT]

@@ -95,7 +95,7 @@ def render_pdf(
             "generated_at": generated_at,
             "generated_by": generated_by,
             "sections": sections,
-            "footer_css": mark_safe(footer_css(title=title, generated_at=generated_at, generated_by=generated_by)),  # noqa: S308 - every value is CSS-escaped by css_string
+            "footer_css": mark_safe(footer_css(title=title, generated_at=generated_at, generated_by=generated_by)),  # noqa: S308 - every value is CSS-escaped by css_string  # nosec B308 B703
         },
     )
     stylesheets = [CSS(filename=str(STYLESHEET))]
