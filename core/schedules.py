@@ -42,6 +42,12 @@ def default_schedules() -> tuple[DefaultSchedule, ...]:
             every_seconds=300,
         ),
         DefaultSchedule(
+            "portal-prune-login-attempts",
+            "core.tasks.prune_login_attempts",
+            "Deletes sign-in attempts older than 90 days; lockouts stay for the record.",
+            hour=2,
+        ),
+        DefaultSchedule(
             "audits-compliance-sweep",
             "audits.tasks.run_compliance_sweep",
             "Nightly compliance sweep of every model.",

@@ -28,3 +28,13 @@ def requeue_stale_work(older_than_seconds: float | None = None) -> dict[str, int
     sent again; they were requested while the broker was down."""
     older_than = REQUEUE_AFTER if older_than_seconds is None else dt.timedelta(seconds=older_than_seconds)
     return stale_work_requeue(queued_before=timezone.now() - older_than)
+
+
+@shared_task(
+    name="core.tasks.prune_login_attempts", ignore_result=True, acks_late=True, soft_time_limit=110, time_limit=120
+)
+def prune_login_attempts(older_than_days: int = 90) -> int:
+    """Beat schedules this daily: sign-in attempts older than ``older_than_days`` go (lockouts are kept)."""
+    from core.lockout import login_attempts_prune  # lockout imports the auth forms, which need the app registry
+
+    return login_attempts_prune(older_than_days=older_than_days)

@@ -15,7 +15,9 @@ from rest_framework.test import APIClient
 
 from core import lockout
 from core.models import Lockout, LoginAttempt
+from core.schedules import default_schedules
 from core.services import api_token_issue
+from core.tasks import prune_login_attempts
 
 pytestmark = pytest.mark.django_db
 
@@ -190,9 +192,15 @@ def test_failed_api_tokens_are_throttled_per_address(personas: Any) -> None:
     assert lockout.sign_in_refusal(username="owner_a", address="198.51.100.7") is None
 
 
-def test_old_attempts_are_pruned(person: Any) -> None:
+def test_old_attempts_are_pruned_by_a_daily_schedule(person: Any) -> None:
     sign_in(Client(), "owner_a", "wrong password")
     LoginAttempt.objects.update(at=timezone.now() - dt.timedelta(days=100))
     sign_in(Client(), "owner_a", "wrong password")
     assert lockout.login_attempts_prune(older_than_days=90) == 1
     assert LoginAttempt.objects.count() == 1
+    LoginAttempt.objects.update(at=timezone.now() - dt.timedelta(days=100))
+    # What beat runs: the task named by the default schedule.
+    schedule = {item.name: item for item in default_schedules()}["portal-prune-login-attempts"]
+    assert schedule.task == prune_login_attempts.name and schedule.hour is not None
+    assert prune_login_attempts.run() == 1
+    assert not LoginAttempt.objects.exists()
