@@ -2,17 +2,97 @@
 
 from __future__ import annotations
 
+import atexit
+import datetime as dt
 import hmac
 import ipaddress
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
 from django.db.models import F
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from core import lockout
 from core.models import TOKEN_PREFIX, ApiToken
+
+# How often one web process writes a token's use to its row. An UPDATE on every request made every API call,
+# reads included, a write (and a WAL flush), and queued one token's concurrent requests on its row lock.
+TOKEN_USE_WRITE_SECONDS = 60.0
+
+
+@dataclass
+class _PendingUse:
+    token_id: int
+    lookup: str
+    count: int = 0
+    at: dt.datetime | None = None
+    address: str | None = None
+    written: float = float("-inf")
+
+
+class TokenUseRecorder:
+    """Counts a process's uses of each token and writes them to the token's row at most once a minute.
+
+    The first use a process sees of a token is written at once, and so is the first after a quiet minute; the
+    uses in between are counted here and added to ``use_count`` (incremented in the database, so processes never
+    lose each other's uses) with the next write. What the admin shows is therefore behind by at most a minute per
+    web process: ``last_used_at`` and ``last_used_from`` are those of a use no more than
+    :data:`TOKEN_USE_WRITE_SECONDS` before the latest, and ``use_count`` lacks at most the uses of the last minute.
+    Counts a process holds are written when it exits normally; a process killed outright loses them.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        # Keyed by the token's lookup, which is never reused (a primary key can be, after a delete on SQLite).
+        self._pending: dict[str, _PendingUse] = {}
+
+    def record(self, token: ApiToken, *, at: dt.datetime, address: str | None) -> None:
+        """Count one use; write what this process has counted if its last write for the token is a minute old."""
+        with self._lock:
+            pending = self._pending.setdefault(token.lookup, _PendingUse(token.pk, token.lookup))
+            pending.count += 1
+            pending.at, pending.address = at, address
+            clock = self.clock()
+            if clock - pending.written < TOKEN_USE_WRITE_SECONDS:
+                return
+            count, pending.count, pending.written = pending.count, 0, clock
+        self._write(pending, count, at, address)
+
+    def flush(self) -> None:
+        """Write every count this process still holds (at exit, and in tests)."""
+        with self._lock:
+            held = list(self._pending.values())
+            self._pending.clear()
+        for use in held:
+            if use.count and use.at is not None:
+                self._write(use, use.count, use.at, use.address)
+
+    @staticmethod
+    def _write(use: _PendingUse, count: int, at: dt.datetime, address: str | None) -> None:
+        # The lookup too: a write at exit must not touch another token that came to have the same primary key.
+        ApiToken.objects.filter(pk=use.token_id, lookup=use.lookup).update(
+            use_count=F("use_count") + count, last_used_at=at, last_used_from=address
+        )
+
+
+token_uses = TokenUseRecorder()
+
+
+@atexit.register
+def _write_held_uses() -> None:
+    # A gunicorn worker leaving normally (restart, max-requests, shutdown) writes what it counted.
+    try:
+        token_uses.flush()
+    except Exception:  # the database may be gone at exit; there is nothing else to do then
+        return
 
 
 def client_address(request: Request) -> str | None:
@@ -34,6 +114,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     keywords = ("token", "bearer")
 
+    @lockout.throttle_token_failures  # failures count towards a lockout of the client address
     def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].decode(errors="replace").lower() not in self.keywords:
@@ -55,11 +136,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Token has expired or was revoked.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
-        # Every use is recorded with one UPDATE; the count is incremented in the database, so concurrent
-        # requests with the same token never lose a use to a read-modify-write race.
-        ApiToken.objects.filter(pk=token.pk).update(
-            use_count=F("use_count") + 1, last_used_at=timezone.now(), last_used_from=client_address(request)
-        )
+        token_uses.record(token, at=timezone.now(), address=client_address(request))
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:
@@ -72,3 +149,15 @@ class PersonModelBackend(ModelBackend):
 
     def user_can_authenticate(self, user: Any) -> bool:
         return super().user_can_authenticate(user) and not getattr(user, "is_service_account", False)
+
+    def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
+        """The user's role and direct permissions in one query (Django's backend asks twice on every request)."""
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if user_obj.is_superuser or hasattr(user_obj, "_perm_cache"):
+            return super().get_all_permissions(user_obj, obj)
+        fields = ("content_type__app_label", "codename")
+        direct = Permission.objects.filter(user=user_obj).order_by().values_list(*fields)
+        by_role = Permission.objects.filter(group__user=user_obj).order_by().values_list(*fields)
+        user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in direct.union(by_role)}
+        return user_obj._perm_cache

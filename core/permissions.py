@@ -19,6 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.db import models
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser, AnonymousUser
@@ -36,6 +38,14 @@ def permission_codename(model: type[models.Model], action: str) -> str:
 def has_model_permission(user: AbstractUser | AnonymousUser, model: type[models.Model], action: str) -> bool:
     """Whether the user's roles grant ``action`` on every row of ``model``."""
     return bool(user.is_active and user.has_perm(permission_codename(model, action)))
+
+
+def sees_every_row(user: AbstractUser | AnonymousUser, model: type[models.Model], action: str = "view") -> bool:
+    """Whether :func:`restrict` gives ``user`` every row of ``model`` for ``action`` (superusers, and roles that
+    hold the model-level permission): a reader of portfolio-wide figures may then skip the visibility filter."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return bool(getattr(user, "is_superuser", False) or user.has_perm(permission_codename(model, action)))
 
 
 def restrict(user: AbstractUser | AnonymousUser, action: str, queryset: _QS) -> _QS:
@@ -88,10 +98,35 @@ def _object_permission_pks(user: AbstractUser, model: type[models.Model], perm: 
             user, perm, model._default_manager.all(), accept_global_perms=False, with_superuser=False
         )
         return allowed.values("pk")
-    app_label, codename = perm.split(".", 1)
-    return permissions_model._default_manager.filter(
-        user=user, permission__codename=codename, permission__content_type__app_label=app_label
-    ).values("content_object_id")
+    return permissions_model._default_manager.filter(user=user, permission_id__in=_permission_ids(perm)).values(
+        "content_object_id"
+    )
+
+
+_PERMISSION_IDS: dict[str, tuple[int, ...]] = {}
+
+
+def _permission_ids(perm: str) -> tuple[int, ...]:
+    """The ids of the permission rows named ``app_label.codename``; every permission is read once per process.
+
+    Naming the ids spares every permission subquery two joins (permissions and content types) and the ORM the
+    work of building them, on every restricted read. Permission rows are created by migrations and never
+    change; ``post_migrate`` forgets the ids (a flushed test database recreates the rows). A row deleted in
+    another process takes its object permissions with it, so a stale id matches nothing: it fails closed.
+    """
+    if not _PERMISSION_IDS:
+        from django.contrib.auth.models import Permission
+
+        ids: dict[str, list[int]] = {}
+        for pk, app_label, codename in Permission.objects.values_list("pk", "content_type__app_label", "codename"):
+            ids.setdefault(f"{app_label}.{codename}", []).append(pk)
+        _PERMISSION_IDS.update((name, tuple(found)) for name, found in ids.items())
+    return _PERMISSION_IDS.get(perm, ())
+
+
+@receiver(post_migrate)
+def _forget_permission_ids(**kwargs: Any) -> None:
+    _PERMISSION_IDS.clear()
 
 
 def user_can(user: AbstractUser | AnonymousUser, action: str, obj: models.Model) -> bool:

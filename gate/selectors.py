@@ -6,8 +6,9 @@ import datetime as dt
 from dataclasses import replace
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Exists, F, Func, IntegerField, JSONField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 
 from audits.choices import AuditKind, RunStatus
 from audits.compliance import EVIDENCE_SUBTYPE_FIELDS, evidence_keys
@@ -48,12 +49,70 @@ def version_evidence(version: ModelVersion) -> frozenset[str]:
     return frozenset(names)
 
 
+def askable_model(*, user: Any, key: str) -> tuple[RegisteredModel | None, bool]:
+    """The model ``key`` if ``user`` may see it (else None), and whether they may ask the gate about it; one query.
+
+    Asking needs the right to report deployments of the model, the rule of ``inventory.services.artifacts.
+    may_report``: change on it (owners, Risk Officers, Admins) or the ``report_registeredmodel`` object
+    permission of a scoped service account. Both are read as ``EXISTS`` beside the model's own row, instead of
+    a query for the model and two more for the permissions.
+    """
+    everything = RegisteredModel.objects.all()
+    changeable = restrict(user, "change", everything).filter(pk=OuterRef("pk"))
+    reportable = restrict(user, "custom:report_registeredmodel", everything).filter(pk=OuterRef("pk"))
+    model = (
+        restrict(user, "view", everything)
+        .filter(key=key)
+        .annotate(gate_may_change=Exists(changeable), gate_may_report=Exists(reportable))
+        .first()
+    )
+    if model is None:
+        return None, False
+    return model, bool(model.gate_may_change or model.gate_may_report)
+
+
+def _count(rows: QuerySet[Any]) -> Coalesce:
+    """``COUNT(*)`` of ``rows`` as a scalar subquery (a correlated one when ``rows`` uses ``OuterRef``)."""
+    counted = rows.order_by().annotate(counted=Func(F("pk"), function="COUNT")).values("counted")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
 def gate_facts(
     *, model: RegisteredModel, version_label: str, digest: str, now: dt.datetime
 ) -> tuple[GateFacts, ModelVersion | None]:
-    """Everything the gate's rules need about one request, in at most six queries whatever the number of
-    versions, artifacts, findings or audits; and the version, when it is registered."""
-    version = ModelVersion.objects.filter(model=model, version=version_label).first()
+    """Everything the gate's rules need about one request, in three queries whatever the number of versions,
+    artifacts, findings or audits; and the version, when it is registered.
+
+    The version is read with its model's open severe findings, its overdue approval conditions, the model's
+    latest bias verdict and the tier policy's duties as subqueries of the same row; then the digests approved
+    for it and the evidence its artifacts provide.
+    """
+    open_findings = Finding.objects.filter(model=OuterRef("model"), status__in=OPEN_FINDING_STATUSES)
+    latest_bias = AuditRun.objects.filter(
+        model=OuterRef("model"), kind=AuditKind.BIAS, status__in=[RunStatus.PASSED, RunStatus.FAILED]
+    ).order_by(F("finished_at").desc(nulls_last=True), "-id")
+    policy_evidence: Any = Value(None, output_field=IntegerField())  # no tier, no policy: SQL NULL
+    policy_cadence: Any = Value(None, output_field=IntegerField())
+    if model.risk_tier is not None:
+        policy = TierPolicy.objects.filter(pack__is_active=True, tier=model.risk_tier)
+        policy_evidence = Subquery(policy.values("required_evidence")[:1], output_field=JSONField())
+        policy_cadence = Subquery(policy.values("bias_audit_cadence_days")[:1])
+    version = (
+        ModelVersion.objects.filter(model=model, version=version_label)
+        .annotate(
+            gate_severe_findings=_count(open_findings.filter(severity__in=SEVERE)),
+            gate_overdue_conditions=_count(
+                open_findings.filter(
+                    version=OuterRef("pk"), source=FindingSource.APPROVAL_CONDITION, due_date__lt=now.date()
+                )
+            ),
+            gate_bias_status=Subquery(latest_bias.values("status")[:1]),
+            gate_bias_finished_at=Subquery(latest_bias.values("finished_at")[:1]),
+            gate_policy_evidence=policy_evidence,
+            gate_policy_cadence=policy_cadence,
+        )
+        .first()
+    )
     base = GateFacts(
         model_key=model.key,
         version_label=version_label,
@@ -65,24 +124,7 @@ def gate_facts(
     holds_approval = (
         version.state in APPROVAL_HOLDING_STATES and version.approved_by_id is not None and version.approved_at
     )
-    findings = Finding.objects.filter(model=model, status__in=OPEN_FINDING_STATUSES).aggregate(
-        severe=Count("pk", filter=Q(severity__in=SEVERE)),
-        overdue_conditions=Count(
-            "pk",
-            filter=Q(version=version, source=FindingSource.APPROVAL_CONDITION, due_date__lt=now.date()),
-        ),
-    )
-    policy = (
-        TierPolicy.objects.filter(pack__is_active=True, tier=model.risk_tier).first()
-        if model.risk_tier is not None
-        else None
-    )
-    bias = (
-        AuditRun.objects.filter(model=model, kind=AuditKind.BIAS, status__in=[RunStatus.PASSED, RunStatus.FAILED])
-        .order_by(F("finished_at").desc(nulls_last=True), "-id")
-        .values("status", "finished_at")
-        .first()
-    )
+    annotated: Any = version  # carries the gate_* annotations, which the type checker cannot see
     facts = replace(
         base,
         version_state=version.state,
@@ -90,12 +132,12 @@ def gate_facts(
         approval_expires_at=version.approval_expires_at,
         approved_digests=approved_digests(version) if holds_approval else frozenset(),
         evidence=version_evidence(version),
-        open_severe_findings=findings["severe"],
-        overdue_conditions=findings["overdue_conditions"],
+        open_severe_findings=annotated.gate_severe_findings,
+        overdue_conditions=annotated.gate_overdue_conditions,
         eu_ai_act_category=model.eu_ai_act_category,
-        bias_status=bias["status"] if bias else None,
-        bias_finished_at=bias["finished_at"] if bias else None,
-        policy_required_evidence=tuple(policy.required_evidence) if policy else (),
-        policy_bias_cadence_days=policy.bias_audit_cadence_days if policy else None,
+        bias_status=annotated.gate_bias_status,
+        bias_finished_at=annotated.gate_bias_finished_at,
+        policy_required_evidence=tuple(annotated.gate_policy_evidence or ()),
+        policy_bias_cadence_days=annotated.gate_policy_cadence,
     )
     return facts, version

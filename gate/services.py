@@ -21,18 +21,16 @@ from django.http import Http404
 from django.utils import timezone
 
 from core.models import User
-from core.permissions import restrict
 from gate import signing
 from gate.choices import GateOutcome
 from gate.models import GateDecision
 from gate.reasons import deny_reasons
-from gate.selectors import gate_facts
+from gate.selectors import askable_model, gate_facts
 from governance.choices import EventType, FindingSeverity, FindingSource
 from governance.ledger import ledger_append
 from governance.services.findings import finding_raise
 from inventory.choices import DeploymentStatus
-from inventory.models import Deployment, RegisteredModel
-from inventory.services.artifacts import may_report
+from inventory.models import Deployment
 from inventory.validators import (
     validate_digest,
     validate_environment,
@@ -113,12 +111,12 @@ def gate_check(
     model_key, version_label, environment, digest, context = _clean_request(
         model_key=model_key, version_label=version_label, environment=environment, digest=digest, pipeline=pipeline
     )
-    model = restrict(actor, "view", RegisteredModel.objects.all()).filter(key=model_key).first()
-    if model is None:
-        raise Http404(f"No model {model_key} visible to you.")
     # Whoever may report deployments of the model may ask about it: a CI service account scoped to it, its
     # owners, and roles that change every model (Risk Officers, Admins). Auditors see, but may not ask.
-    if not may_report(actor, model):
+    model, may_ask = askable_model(user=actor, key=model_key)
+    if model is None:
+        raise Http404(f"No model {model_key} visible to you.")
+    if not may_ask:
         raise PermissionDenied(f"You may not report deployments of {model.key}, so you may not ask the gate.")
     now = timezone.now()
     facts, version = gate_facts(model=model, version_label=version_label, digest=digest, now=now)

@@ -83,22 +83,21 @@ def ledger_append(
     the fact and its ledger entry commit or roll back together."""
     if not connection.in_atomic_block:
         raise RuntimeError("ledger_append must be called inside the transaction that records the fact")
-    head = LedgerHead.objects.select_for_update().get(pk=1)
     fields: dict[str, Any] = {
-        "seq": head.seq + 1,
         "event_type": str(event_type),
-        "occurred_at": timezone.now(),
         "actor_id": getattr(actor, "pk", None),
         "actor_username": getattr(actor, "username", "") or "",
         "model_key": getattr(model, "key", "") or "",
         "subject_type": subject._meta.model_name if subject is not None else "",
         "subject_id": str(subject.pk) if subject is not None else "",
         "summary": summary[:500],
-        "payload": plain(payload or {}),
-        "prev_hash": head.hash,
+        # Round-trip the payload through JSON now, so what is hashed is exactly what the database will return.
+        "payload": json.loads(canonical_json(plain(payload or {}))),
     }
-    # Round-trip the payload through JSON now, so what is hashed is exactly what the database will return.
-    fields["payload"] = json.loads(canonical_json(fields["payload"]))
+    # Every append in the portal waits for this one row lock, held until the caller's transaction commits: it
+    # is taken only once everything that does not depend on the chain's position is ready.
+    head = LedgerHead.objects.select_for_update().get(pk=1)
+    fields.update(seq=head.seq + 1, occurred_at=timezone.now(), prev_hash=head.hash)
     fields["hash"] = event_hash(fields)
     event = GovernanceEvent.objects.create(model=model, **fields)
     head.seq, head.hash = event.seq, event.hash
