@@ -60,16 +60,16 @@ def default_schedules() -> tuple[DefaultSchedule, ...]:
             hour=3,
         ),
         DefaultSchedule(
-            "governance-due-reminders",
-            "governance.tasks.send_due_reminders",
-            "Reminds owners of findings due or overdue and approvals about to expire.",
-            hour=6,
-        ),
-        DefaultSchedule(
             "monitoring-due-drift-audits",
             "monitoring.tasks.request_due_drift_audits",
             "Requests a drift audit of every scheduled model whose monitoring cadence has elapsed.",
             hour=4,
+        ),
+        DefaultSchedule(
+            "governance-due-reminders",
+            "governance.tasks.send_due_reminders",
+            "Reminds owners of findings due or overdue and approvals about to expire.",
+            hour=6,
         ),
         DefaultSchedule(
             "reports-monthly-portfolio",
