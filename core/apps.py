@@ -8,11 +8,14 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import post_migrate
 
         from core.roles import sync_roles_after_migrate
         from core.schedules import install_default_schedules_after_migrate
+        from core.security import session_clock_start
 
+        user_logged_in.connect(session_clock_start, dispatch_uid="core.session_clock_start")
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="core.sync_roles")
         # post_migrate comes after every migration ran, so django-celery-beat's tables exist by then.
         post_migrate.connect(install_default_schedules_after_migrate, dispatch_uid="core.default_schedules")

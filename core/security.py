@@ -80,6 +80,15 @@ SESSION_SEEN_AT = "_portal_seen_at"
 SEEN_AT_RESOLUTION_SECONDS = 60
 
 
+def session_clock_start(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """``user_logged_in`` receiver: start both clocks as the session is created, which saves it anyway, so the
+    first page after signing in does not write the session again."""
+    if request is not None and hasattr(request, "session"):
+        now = time.time()
+        request.session[SESSION_AUTH_AT] = now
+        request.session[SESSION_SEEN_AT] = now
+
+
 def session_expiry_reason(session: Mapping[str, Any], now: float) -> str | None:
     """Why a signed-in session must end now (idle too long, or older than its absolute lifetime), or None."""
     idle = settings.SESSION_IDLE_TIMEOUT_SECONDS
