@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from audits.services import bias_audit_execute
+from core.task_options import task_options
 
 
-@shared_task(
-    name="audits.tasks.run_bias_audit",
-    ignore_result=True,
-    acks_late=True,
-    # A lost database connection or a lock timeout is worth another try; the service records nothing twice.
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    soft_time_limit=590,
-    time_limit=600,
-)
+@shared_task(name="audits.tasks.run_bias_audit", **task_options(time_limit=600))
 def run_bias_audit(run_id: int) -> None:
     """Execute the queued bias audit ``run_id``; a run already finished is left as it is."""
     bias_audit_execute(run_id=run_id)
 
 
-@shared_task(
-    name="audits.tasks.request_due_bias_audits",
-    ignore_result=True,
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    soft_time_limit=290,
-    time_limit=300,
-)
+@shared_task(name="audits.tasks.request_due_bias_audits", **task_options(time_limit=300))
 def request_due_bias_audits() -> dict[str, object]:
     """Request a bias audit of every model whose tier's cadence has elapsed; one per model and day."""
     from audits.scheduling import request_due_bias_audits as request_due  # keeps the task module's imports as is
@@ -41,17 +22,7 @@ def request_due_bias_audits() -> dict[str, object]:
     return request_due().as_dict()
 
 
-@shared_task(
-    name="audits.tasks.run_compliance_sweep",
-    ignore_result=True,
-    acks_late=True,
-    # A lost connection or a lock timeout is worth another try; the sweep records its statuses once.
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    soft_time_limit=1750,
-    time_limit=1800,
-)
+@shared_task(name="audits.tasks.run_compliance_sweep", **task_options(time_limit=1800))
 def run_compliance_sweep(run_id: int | None = None) -> None:
     """Execute the queued compliance sweep ``run_id``; without one (the nightly schedule), today's sweep."""
     from audits.sweep import compliance_sweep_execute, compliance_sweep_scheduled  # imports this module

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from core.requeue import REQUEUE_AFTER, stale_work_requeue
 from core.services import heartbeat_record
+from core.task_options import task_options
 
 
-@shared_task(name="core.tasks.record_heartbeat", ignore_result=True, acks_late=True, soft_time_limit=25, time_limit=30)
+@shared_task(name="core.tasks.record_heartbeat", **task_options(time_limit=30, retry_on=()))
 def record_heartbeat(sent_at: str | None = None) -> None:
     """Beat schedules this; a worker running it proves beat, broker, worker and database all work."""
     heartbeat_record(
@@ -20,9 +21,7 @@ def record_heartbeat(sent_at: str | None = None) -> None:
     )
 
 
-@shared_task(
-    name="core.tasks.requeue_stale_work", ignore_result=True, acks_late=True, soft_time_limit=110, time_limit=120
-)
+@shared_task(name="core.tasks.requeue_stale_work", **task_options(time_limit=120, retry_on=()))
 def requeue_stale_work(older_than_seconds: float | None = None) -> dict[str, int]:
     """Beat schedules this: tasks of rows still queued after ``older_than_seconds`` (default: ten minutes) are
     sent again; they were requested while the broker was down."""
@@ -30,9 +29,7 @@ def requeue_stale_work(older_than_seconds: float | None = None) -> dict[str, int
     return stale_work_requeue(queued_before=timezone.now() - older_than)
 
 
-@shared_task(
-    name="core.tasks.prune_login_attempts", ignore_result=True, acks_late=True, soft_time_limit=110, time_limit=120
-)
+@shared_task(name="core.tasks.prune_login_attempts", **task_options(time_limit=120, retry_on=()))
 def prune_login_attempts(older_than_days: int = 90) -> int:
     """Beat schedules this daily: sign-in attempts older than ``older_than_days`` go (lockouts are kept)."""
     from core.lockout import login_attempts_prune  # lockout imports the auth forms, which need the app registry

@@ -7,25 +7,19 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import InterfaceError, OperationalError
 
+from core.task_options import DATABASE_ERRORS, task_options
 from inventory.mlflow.client import MlflowError
 from inventory.services.mlflow import mlflow_service_account, mlflow_sync
+
+# An MLflow server restarting or a lost database connection is worth another try; the sync is idempotent, so a
+# retried or re-delivered run records nothing twice. MLflow gets longer pauses than the database.
+MLFLOW_RETRY = {"retry_backoff": 30, "retry_backoff_max": 900, "retry_jitter": True, "retry_kwargs": {"max_retries": 4}}
 
 
 @shared_task(
     name="inventory.sync_mlflow",
-    ignore_result=False,
-    acks_late=True,
-    # An MLflow server restarting or a lost database connection is worth another try; the sync is idempotent,
-    # so a retried or re-delivered run records nothing twice.
-    autoretry_for=(MlflowError, OperationalError, InterfaceError),
-    retry_backoff=30,
-    retry_backoff_max=900,
-    retry_jitter=True,
-    retry_kwargs={"max_retries": 4},
-    soft_time_limit=1750,
-    time_limit=1800,
+    **task_options(time_limit=1800, retry_on=(MlflowError, *DATABASE_ERRORS), ignore_result=False, **MLFLOW_RETRY),
 )
 def sync_mlflow(tracking_uri: str | None = None) -> dict[str, Any]:
     """Import from ``tracking_uri`` (default: the ``MLFLOW_TRACKING_URI`` setting) as the ``mlflow-sync`` account.

@@ -5,41 +5,23 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import InterfaceError, OperationalError
 
 from core.models import User
+from core.task_options import DATABASE_ERRORS, task_options
 from inventory.mlflow.client import MlflowError
 from inventory.models import RegisteredModel
 from inventory.services.mlflow import mlflow_service_account
+from inventory.tasks import MLFLOW_RETRY
 from monitoring.services import drift_audit_execute
 
 
-@shared_task(
-    name="monitoring.tasks.run_drift_audit",
-    ignore_result=True,
-    acks_late=True,
-    # A lost database connection or a lock timeout is worth another try; the service records nothing twice.
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    soft_time_limit=1190,
-    time_limit=1200,
-)
+@shared_task(name="monitoring.tasks.run_drift_audit", **task_options(time_limit=1200))
 def run_drift_audit(run_id: int) -> None:
     """Execute the queued drift audit ``run_id``; a run already finished is left as it is."""
     drift_audit_execute(run_id=run_id)
 
 
-@shared_task(
-    name="monitoring.tasks.request_due_drift_audits",
-    ignore_result=True,
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_kwargs={"max_retries": 5},
-    soft_time_limit=290,
-    time_limit=300,
-)
+@shared_task(name="monitoring.tasks.request_due_drift_audits", **task_options(time_limit=300))
 def request_due_drift_audits() -> dict[str, object]:
     """Request a drift audit of every scheduled model whose cadence has elapsed; one per model and day."""
     from monitoring.scheduling import request_due_drift_audits as request_due  # scheduling imports the services
@@ -47,17 +29,10 @@ def request_due_drift_audits() -> dict[str, object]:
     return request_due().as_dict()
 
 
+# Retried like the MLflow sync: the import is idempotent.
 @shared_task(
     name="monitoring.tasks.import_mlflow_metrics",
-    ignore_result=False,
-    acks_late=True,
-    # An MLflow server restarting or a lost database connection is worth another try; the import is idempotent.
-    autoretry_for=(MlflowError, OperationalError, InterfaceError),
-    retry_backoff=30,
-    retry_backoff_max=900,
-    retry_kwargs={"max_retries": 4},
-    soft_time_limit=890,
-    time_limit=900,
+    **task_options(time_limit=900, retry_on=(MlflowError, *DATABASE_ERRORS), ignore_result=False, **MLFLOW_RETRY),
 )
 def import_mlflow_metrics(model_key: str | None = None, actor_id: int | None = None) -> dict[str, object]:
     """Import the MLflow run metrics of ``model_key`` (default: every model the actor may report for) from the
