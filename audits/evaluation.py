@@ -28,6 +28,9 @@ PARQUET = "parquet"
 MISSING_MARKERS = frozenset({"nan", "null", "none", "na", "n/a"})
 # Separators people export by mistake (spreadsheet locales, TSV); named in the message when the header holds one.
 OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "pipes"}
+# Widest header accepted. pandas builds one object per column before any check can run, so a header of a million
+# columns would cost the web process that much work on every upload; it is refused from the header line alone.
+MAX_CSV_COLUMNS = 10_000
 
 
 class EvaluationDataError(ValueError):
@@ -155,7 +158,7 @@ def detect_format(name: str, content: bytes) -> str:
 
 
 def decode_csv(content: bytes) -> str:
-    """The file as text, if it is UTF-8; otherwise a message saying what it seems to be instead."""
+    """The file as text, if it is UTF-8 and not absurdly wide; otherwise a message saying what is wrong."""
     if content.startswith(PARQUET_MAGIC):
         raise EvaluationDataError("file", "This is a Parquet file, not a CSV: read it as Parquet.")
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -165,13 +168,18 @@ def decode_csv(content: bytes) -> str:
             "file", "The file contains NUL bytes: it is binary or UTF-16/UTF-32 text, not a UTF-8 CSV."
         )
     try:
-        return content.decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise EvaluationDataError(
             "file",
             f"The file is not UTF-8 text (byte 0x{content[error.start]:02x} at position {error.start}); "
             "save it as UTF-8 CSV.",
         ) from None
+    # Commas inside quoted names count too: an upper bound is enough to refuse before parsing.
+    columns = text.partition("\n")[0].count(",") + 1
+    if columns > MAX_CSV_COLUMNS:
+        raise EvaluationDataError("file", f"The header has {columns} columns; at most {MAX_CSV_COLUMNS} are accepted.")
+    return text
 
 
 def _read_frame(text: str, mapping: ColumnMapping) -> pd.DataFrame:

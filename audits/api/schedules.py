@@ -79,7 +79,7 @@ class ScheduleOutputSerializer(serializers.ModelSerializer):
     list=extend_schema(
         summary="List the portal's schedules",
         description="Risk Officers only; by name.",
-        responses={200: ScheduleOutputSerializer(many=True), **schema.error_responses(401, 403)},
+        responses={200: ScheduleOutputSerializer(many=True), **schema.error_responses(400, 401, 403, 404)},
     ),
     retrieve=extend_schema(
         summary="One schedule",

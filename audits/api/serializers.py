@@ -14,6 +14,7 @@ from rest_framework import serializers
 from audits.models import AuditRun, EvaluationDataset
 from audits.selectors import evaluation_dataset_queryset
 from core.api.serializers import InputSerializer, StrictCharField
+from core.parsers import MAX_JSON_DEPTH, json_depth_exceeds
 from inventory.selectors import model_version_queryset
 
 
@@ -24,10 +25,15 @@ class JSONObjectField(serializers.Field):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         """The object; a message if the text is not JSON or not an object."""
         if isinstance(data, str):
+            too_deep = f"Not valid JSON: nested more than {MAX_JSON_DEPTH} levels deep."
             try:
-                data = json.loads(data)
+                data = json.loads(data, parse_constant=_refuse_constant)
+            except RecursionError:
+                raise serializers.ValidationError(too_deep) from None
             except ValueError as error:
                 raise serializers.ValidationError(f"Not valid JSON: {error}.") from None
+            if json_depth_exceeds(data, MAX_JSON_DEPTH):
+                raise serializers.ValidationError(too_deep)
         if not isinstance(data, dict):
             raise serializers.ValidationError("Give a JSON object.")
         return data
@@ -35,6 +41,11 @@ class JSONObjectField(serializers.Field):
     def to_representation(self, value: Any) -> Any:
         """The object as stored."""
         return value
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; Python's decoder would take them as floats.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _user(context: dict[str, Any]) -> Any:

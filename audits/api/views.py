@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -30,6 +30,7 @@ from audits.models import AuditRun, EvaluationDataset
 from core.api import schema
 from core.api.serializers import detail_url
 from core.api.viewsets import PortalReadOnlyViewSet, PortalViewSet
+from core.parsers import DepthLimitedJSONParser
 
 
 def _created(viewset: PortalViewSet, instance: Model, code: int = status.HTTP_201_CREATED) -> Response:
@@ -73,7 +74,7 @@ class EvaluationDatasetViewSet(PortalReadOnlyViewSet):
 
     filterset_class = EvaluationDatasetFilterSet
     output_serializer_class = EvaluationDatasetOutputSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, DepthLimitedJSONParser]
 
     def get_queryset(self) -> QuerySet[EvaluationDataset]:
         """Datasets the caller may see."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from rest_framework import exceptions, status
@@ -31,13 +33,27 @@ def portal_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
     """Translate the exceptions services raise into API answers.
 
     Services raise Django's ``ValidationError`` (400 with per-field messages), ``PermissionDenied`` (403) and
-    the database's ``ProtectedError`` (409, something still refers to the object). Anything else is a bug: it
-    is logged with its traceback and the client gets a JSON 500 with the request id to quote, never the trace.
+    the database's ``ProtectedError`` (409, something still refers to the object); Django refuses an oversized
+    body with ``RequestDataTooBig`` (413) and other malformed ones with ``SuspiciousOperation`` (400). Anything
+    else is a bug: it is logged with its traceback and the client gets a JSON 500 with the request id to quote,
+    never the trace.
     """
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(validation_error_detail(exc))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, RequestDataTooBig):
+        # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE (files excepted) when DRF asks for it.
+        return Response(
+            {
+                "detail": f"The request body is too large: at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes "
+                "besides uploaded files."
+            },
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    elif isinstance(exc, SuspiciousOperation):
+        # Too many form fields or files, a malformed multipart body: the client's doing, never a server error.
+        return Response({"detail": f"Bad request: {exc}"}, status=status.HTTP_400_BAD_REQUEST)
     elif isinstance(exc, ProtectedError):
         set_rollback()
         return Response(

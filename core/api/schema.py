@@ -38,7 +38,9 @@ class ErrorSerializer(serializers.Serializer):
 VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "Messages by field name; `non_field_errors` for messages about the body as a whole. "
-    "A list field's messages may be keyed by the position of the offending item.",
+    "A list field's messages may be keyed by the position of the offending item. A body that cannot be read at "
+    "all (not JSON, nested too deep, a bad page number) is answered with a single `detail` message instead.",
+    "properties": {"detail": {"type": "string"}},
     "additionalProperties": {
         "oneOf": [
             {"type": "array", "items": {"type": "string"}},

@@ -167,7 +167,8 @@ class UserOutputSerializer(serializers.Serializer):
     display_name = serializers.CharField(read_only=True)
     first_name = serializers.CharField(read_only=True)
     last_name = serializers.CharField(read_only=True)
-    email = serializers.EmailField(read_only=True)
+    # Not EmailField: people created without an address have "" here, which is not an e-mail address.
+    email = serializers.CharField(read_only=True, help_text="E-mail address; empty when none is recorded.")
     title = serializers.CharField(read_only=True)
     business_unit = UnitSummarySerializer(read_only=True, allow_null=True)
     roles = serializers.SerializerMethodField()
