@@ -353,23 +353,11 @@ def test_metric_batches_with_nan_or_infinity_are_refused(world: Any, name: str) 
 
 
 WRONG_TYPES = corpus_json("wrong_types.json")
+
+
 # Refusals that are a 500 today in code another change owns right now; reported to the lead. Strict: the test
 # turns red once fixed, so the mark is removed.
-WRONG_TYPE_KNOWN_FAILURES = {
-    "POST /api/v1/artifacts/": "inventory/api/artifacts.py looks the kind up in a dict before validating it: an "
-    "object as 'kind' raises TypeError (unhashable type), a 500",
-}
-
-
-@pytest.mark.parametrize(
-    "label",
-    [
-        pytest.param(label, marks=pytest.mark.xfail(strict=True, reason=WRONG_TYPE_KNOWN_FAILURES[label]))
-        if label in WRONG_TYPE_KNOWN_FAILURES
-        else label
-        for label in WRONG_TYPES
-    ],
-)
+@pytest.mark.parametrize("label", list(WRONG_TYPES))
 def test_wrongly_typed_fields_are_refused_naming_the_field(world: Any, label: str) -> None:
     endpoint = next(endpoint for endpoint in ENDPOINTS if endpoint.label == label)
     change = WRONG_TYPES[label]

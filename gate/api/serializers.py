@@ -40,8 +40,9 @@ class GateReasonSerializer(serializers.Serializer):
 class PipelineContextSerializer(serializers.Serializer):
     """What the pipeline said about itself."""
 
-    ci_run_url = serializers.CharField(read_only=True, required=False)
-    commit_sha = serializers.CharField(read_only=True, required=False)
+    # Always in the answer ("" when the pipeline did not say), as the schema documents them.
+    ci_run_url = serializers.CharField(read_only=True, default="")
+    commit_sha = serializers.CharField(read_only=True, default="")
 
 
 class GateDecisionLinksSerializer(serializers.Serializer):

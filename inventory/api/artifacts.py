@@ -364,7 +364,7 @@ class ArtifactViewSet(HistoryMixin, PortalReadOnlyViewSet):
         kind = body.get("kind")
         fields = {k: v for k, v in body.items() if k not in ENVELOPE_FIELDS and k != "csrfmiddlewaretoken"}
         checked: dict[str, Any] = {}
-        if kind in artifact_kinds.KINDS:
+        if isinstance(kind, str) and kind in artifact_kinds.KINDS:
             try:
                 checked = artifact_kinds.check_fields(kind, fields)
             except DjangoValidationError as error:

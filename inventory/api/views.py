@@ -93,7 +93,8 @@ class HistoryMixin(PortalViewSet):
     @extend_schema(
         summary="Field history",
         description="Every change of the object, newest first: when, by whom, why, and each field's old and new value.",
-        responses={200: HistoryEntrySerializer(many=True), **schema.error_responses(*schema.DETAIL_ERRORS)},
+        # 400: a page or page size that is not a number.
+        responses={200: HistoryEntrySerializer(many=True), **schema.error_responses(400, *schema.DETAIL_ERRORS)},
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request: Request, *args: Any, **kwargs: Any) -> Response:
