@@ -136,14 +136,16 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On SQLite, leave out the tests of PostgreSQL-only behaviour and those that run once (``single_pass``,
-    ``browser``): CI runs them in its PostgreSQL pass (tests/markers.py says why)."""
+    """Each pass leaves out what the other runs: on SQLite the tests of PostgreSQL-only behaviour and those that run
+    once in the PostgreSQL pass (``single_pass``, ``browser``); on PostgreSQL those that run once in the SQLite pass
+    (``sqlite_pass``). tests/markers.py says why."""
     from django.db import connection
 
-    if connection.vendor == "postgresql":
-        return
-    once = ("postgresql_only", "single_pass", "browser")
-    leave_out = {item for item in items if any(item.get_closest_marker(name) for name in once)}
+    in_other_pass = {
+        "postgresql": ("sqlite_pass",),
+        "sqlite": ("postgresql_only", "single_pass", "browser"),
+    }[connection.vendor]
+    leave_out = {item for item in items if any(item.get_closest_marker(name) for name in in_other_pass)}
     if leave_out:
         config.hook.pytest_deselected(items=[item for item in items if item in leave_out])
         items[:] = [item for item in items if item not in leave_out]

@@ -13,3 +13,8 @@ postgresql_only = pytest.mark.postgresql_only
 # suite already runs on both databases. CI runs them once, in the PostgreSQL pass; tests/conftest.py deselects
 # them (and every ``browser`` test) on SQLite.
 single_pass = pytest.mark.single_pass
+
+# The API fuzzer and the permission matrix send thousands of requests through the same views and ORM queries the
+# rest of the suite runs on both databases; they run once, in the SQLite pass, which is the shorter of CI's two
+# passes running side by side (tests/conftest.py deselects them on PostgreSQL).
+sqlite_pass = pytest.mark.sqlite_pass

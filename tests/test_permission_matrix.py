@@ -57,6 +57,7 @@ from reports.services import export_execute, export_request
 from tests.audits.conftest import GERMAN_MAPPING, GERMAN_PREDICTIONS, upload
 from tests.factories import ModelVersionFactory
 from tests.governance.conftest import TIER_1_ANSWERS, approve_tier
+from tests.markers import sqlite_pass
 from tests.permission_matrix_table import (
     ADMIN_LOGIN,
     DIGEST,
@@ -75,7 +76,7 @@ from tests.permission_matrix_table import (
     Row,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, sqlite_pass]
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 # Tables a refused request may still write: the session of the client, and the use count of the API token that

@@ -13,6 +13,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from config.wsgi import application
 from tests.fuzz.conftest import real_path_parameters
+from tests.markers import sqlite_pass
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
@@ -37,6 +38,9 @@ HISTORY_OPERATIONS = [
         ("findings", "id"),
     )
 ]
+# Once, in CI's SQLite pass (tests/markers.py).
+pytestmark = sqlite_pass
+
 KNOWN_MISMATCHES: dict[str, Any] = {
     "GET /api/v1/gate/jwks/": response_schema_conformance,
 }
