@@ -105,7 +105,7 @@ test-sqlite: install system-packages
 
 # Both passes side by side, one per core: the suite on DATABASE_URL (PostgreSQL) in the foreground, and on SQLite
 # with a VAR_DIR of its own (so the two never share a key or upload folder), its output printed when it ends.
-# Tests marked single_pass or browser run in the PostgreSQL pass only (tests/markers.py).
+# Tests that do not depend on the database run in one of the two passes only (tests/markers.py).
 SQLITE_PASS_DIR := var/test-sqlite
 test-all: install system-packages lint
 	@[[ "$${DATABASE_URL:-}" == postgres* ]] || { echo "make test-all: set DATABASE_URL to a PostgreSQL server" >&2; exit 2; }

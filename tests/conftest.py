@@ -137,13 +137,13 @@ def _fast_password_hashing(settings: Any) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Each pass leaves out what the other runs: on SQLite the tests of PostgreSQL-only behaviour and those that run
-    once in the PostgreSQL pass (``single_pass``, ``browser``); on PostgreSQL those that run once in the SQLite pass
-    (``sqlite_pass``). tests/markers.py says why."""
+    once in the PostgreSQL pass (``single_pass``); on PostgreSQL those that run once in the SQLite pass
+    (``sqlite_pass``, ``browser``). tests/markers.py says why."""
     from django.db import connection
 
     in_other_pass = {
-        "postgresql": ("sqlite_pass",),
-        "sqlite": ("postgresql_only", "single_pass", "browser"),
+        "postgresql": ("sqlite_pass", "browser"),
+        "sqlite": ("postgresql_only", "single_pass"),
     }[connection.vendor]
     leave_out = {item for item in items if any(item.get_closest_marker(name) for name in in_other_pass)}
     if leave_out:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-# A browser test: CI runs it in the PostgreSQL pass only, like tests/browser/ (tests/markers.py).
+# A browser test: CI runs it in the SQLite pass only, like tests/browser/ (tests/markers.py).
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Playwright's sync API keeps an event loop running in the test thread; it only drives the browser.
