@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from core.api.serializers import InputSerializer, StrictCharField, detail_url
@@ -106,6 +106,8 @@ class JwkSerializer(serializers.Serializer):
     use = serializers.CharField(read_only=True)
 
 
+# Served by a viewset's list action, which the schema generator would otherwise document as an array of these.
+@extend_schema_serializer(many=False)
 class JwksSerializer(serializers.Serializer):
     """The portal's public keys for verifying decision tokens (current first)."""
 

@@ -41,9 +41,7 @@ HISTORY_OPERATIONS = [
 # Once, in CI's SQLite pass (tests/markers.py).
 pytestmark = sqlite_pass
 
-KNOWN_MISMATCHES: dict[str, Any] = {
-    "GET /api/v1/gate/jwks/": response_schema_conformance,
-}
+KNOWN_MISMATCHES: dict[str, Any] = {}
 
 
 @pytest.fixture
@@ -90,9 +88,6 @@ def test_history_pages_document_their_400() -> None:
         assert "400" in RAW_SCHEMA["paths"][path]["get"]["responses"], path
 
 
-@pytest.mark.xfail(
-    strict=True, reason="gate/api documents the JWKS answer as an array of keys; it answers one {'keys': [...]} object"
-)
 def test_jwks_answer_is_documented_as_an_object() -> None:
     answer = RAW_SCHEMA["paths"]["/api/v1/gate/jwks/"]["get"]["responses"]["200"]["content"]["application/json"]
     assert answer["schema"].get("type") != "array"
