@@ -169,6 +169,9 @@ for _prefix in EVALUATION_DATA_URL_PREFIXES:
         raise ImproperlyConfigured(f"EVALUATION_DATA_URL_PREFIXES: {_prefix!r} is not an http(s) URL with a host")
 # Serve static files straight from the finders when debugging, so `collectstatic` is not a demo step.
 WHITENOISE_USE_FINDERS = DEBUG
+# With DEBUG on, look static files up when they are asked for rather than walking every finder whenever the
+# middleware starts: the test runner turns DEBUG off at run time, and each test client starts the middleware anew.
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # Texts longer than this are refused with a message rather than stored: a model's purpose is prose, not a dump.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
