@@ -8,73 +8,44 @@ cannot be read is a CommandError (exit status 1) naming the URL and the problem,
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from core.models import User
-from inventory.mlflow.client import MlflowError
-from inventory.services.mlflow import SERVICE_ACCOUNT_USERNAME, SyncReport, mlflow_service_account, mlflow_sync
+from inventory.management.mlflow_command import MlflowCommand
+from inventory.services.mlflow import SyncReport, mlflow_sync
 
 
-class Command(BaseCommand):
+class Command(MlflowCommand):
     """Import registered models, versions and runs from an MLflow tracking server."""
 
     help = "Import registered models, versions, runs and tags from an MLflow tracking server (read-only on MLflow)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--tracking-uri",
-            default=None,
-            help="The tracking server, e.g. http://mlflow.internal:5000 (default: the MLFLOW_TRACKING_URI setting).",
-        )
-        parser.add_argument(
-            "--actor",
-            default=SERVICE_ACCOUNT_USERNAME,
-            help=f"The account the changes are recorded under (default: {SERVICE_ACCOUNT_USERNAME}, a CI Service "
-            "account created on first use).",
-        )
+        super().add_arguments(parser)
         parser.add_argument("--dry-run", action="store_true", help="Report what would change, write nothing.")
-        parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
         parser.add_argument(
             "--timeout", type=float, default=None, help="Seconds to wait for each answer of the server (default 10)."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tracking_uri = options["tracking_uri"] or settings.MLFLOW_TRACKING_URI
-        if not tracking_uri:
-            raise CommandError("Give --tracking-uri or set MLFLOW_TRACKING_URI.")
+        tracking_uri = self.tracking_uri(options)
         timeout = options["timeout"]
         if timeout is not None and not 0 < timeout <= 600:
             raise CommandError("--timeout must be more than 0 and at most 600 seconds.")
-        actor = self._actor(options["actor"])
-        try:
-            report = mlflow_sync(
+        actor = self.actor(options["actor"])
+        self.run_and_print(
+            lambda: mlflow_sync(
                 actor=actor,
                 tracking_uri=tracking_uri,
                 dry_run=options["dry_run"],
                 timeout=timeout,
                 token=settings.MLFLOW_TRACKING_TOKEN,
-            )
-        except MlflowError as exc:
-            raise CommandError(str(exc)) from exc
-        except (PermissionDenied, ValidationError) as exc:
-            raise CommandError("; ".join(getattr(exc, "messages", [str(exc)]))) from exc
-        if options["json"]:
-            self.stdout.write(json.dumps(report.as_dict(), indent=2, sort_keys=True))
-        else:
-            self.stdout.write(summary(report))
-
-    def _actor(self, username: str) -> User:
-        if username == SERVICE_ACCOUNT_USERNAME:
-            return mlflow_service_account()
-        user = User.objects.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"No user named {username!r}.")
-        return user
+            ),
+            summary,
+            as_json=options["json"],
+        )
 
 
 def summary(report: SyncReport) -> str:
