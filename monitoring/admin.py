@@ -3,11 +3,9 @@ agreed by a Risk Officer and goes to the ledger; observations, drift tables and 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from governance.admin import ReadOnlyAdmin
 from monitoring.models import (
     DriftDataset,
     DriftRun,
@@ -16,19 +14,6 @@ from monitoring.models import (
     MonitoringTarget,
     TierMonitoringDefault,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Lists and detail pages only: no add, change or delete."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(TierMonitoringDefault)
