@@ -30,7 +30,7 @@ from inventory.choices import ArtifactKind
 from inventory.mlflow.client import MlflowRestClient, MlflowRun
 from inventory.models import Artifact, RegisteredModel
 from inventory.services.artifacts import may_report
-from monitoring.services import BATCH_MAX, METRIC_PATTERN, metric_batch_ingest
+from monitoring.services import BATCH_MAX, METRIC_PATTERN, IngestResult, metric_batch_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -49,27 +49,20 @@ class RunImport:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass
-class MetricImportReport:
-    """The outcome of one import: per run what was sent, and the ingestion's counts."""
+@dataclass(kw_only=True)
+class MetricImportReport(IngestResult):
+    """The outcome of one import: per run what was sent, and the ingestion's counts over all its batches."""
 
     tracking_uri: str
     environment: str
     runs: list[RunImport] = field(default_factory=list)
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    findings: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
         return {
             "tracking_uri": self.tracking_uri,
             "environment": self.environment,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "findings": self.findings,
+            **super().as_dict(),
             "runs": [asdict(run) for run in self.runs],
         }
 
@@ -174,11 +167,7 @@ def mlflow_metrics_import(
             )
         report.runs.append(entry)
     for start in range(0, len(observations), BATCH_MAX):
-        result = metric_batch_ingest(actor=actor, observations=observations[start : start + BATCH_MAX])
-        report.created += result.created
-        report.updated += result.updated
-        report.unchanged += result.unchanged
-        report.findings += result.findings
+        report.add(metric_batch_ingest(actor=actor, observations=observations[start : start + BATCH_MAX]))
     logger.info(
         "MLflow metric import from %s by %s: %s created, %s updated, %s unchanged",
         uri,

@@ -276,6 +276,13 @@ class IngestResult:
     unchanged: int = 0
     findings: list[int] = field(default_factory=list)
 
+    def add(self, other: IngestResult) -> None:
+        """Count ``other`` (another batch) in as well."""
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.findings += other.findings
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready counts."""
         return {
