@@ -22,9 +22,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 
-# Schema mismatches in code another change owns right now (inventory/api, gate/), reported to the lead: on these
-# operations only the named check is left out, every other check still runs, and each mismatch is pinned by a
-# strict xfail below that turns red once it is fixed (then delete both entries).
+# The paged history operations; their 400 for a bad page size must be documented (a test below).
 HISTORY_OPERATIONS = [
     f"GET /api/v1/{collection}/{{{lookup}}}/history/"
     for collection, lookup in (
@@ -41,6 +39,8 @@ HISTORY_OPERATIONS = [
 # Once, in CI's SQLite pass (tests/markers.py).
 pytestmark = sqlite_pass
 
+# Schema mismatches waiting for a fix: on such an operation only the named check is left out, and a strict xfail
+# test pins the mismatch until it is fixed (docs/fuzzing.md). None now.
 KNOWN_MISMATCHES: dict[str, Any] = {}
 
 
