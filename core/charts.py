@@ -21,7 +21,13 @@ BAR = "#3e7cb1"
 BAR_SMALL = "#9fb3c8"
 WHISKER = "#102a43"
 LINE_COLOURS = ("#2f855a", "#c53030", "#718096")
-LABEL_CHARS = 28  # longer group names are cut with an ellipsis so the plot area keeps its width
+LABEL_CHARS = 26  # longer group names are cut with an ellipsis so the plot area keeps its width
+# Font sizes in viewBox units. A chart is drawn 660 units wide: 1 unit is a CSS pixel on a page at its natural
+# width and 0.75 pt in a PDF, so tick labels stay at 7 pt or more in print.
+TITLE_SIZE = "12"
+LABEL_SIZE = "10.5"
+TICK_SIZE = "9.5"
+CHAR_WIDTH = 6.2  # average width of a DejaVu Sans character at LABEL_SIZE, for cutting labels to their room
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ def interval_bar_chart(
         return plot_left + span * min(max(value / maximum, 0.0), 1.0)
 
     body = [
-        f'<text x="0" y="12" font-size="10.5" font-weight="bold" fill="{INK}">{escape(title)}</text>',
+        f'<text x="0" y="12" font-size="{TITLE_SIZE}" font-weight="bold" fill="{INK}">{escape(title)}</text>',
     ]
     for tick in range(0, 5):
         value = maximum * tick / 4
@@ -94,19 +100,19 @@ def interval_bar_chart(
         body.append(
             f'<line x1="{_number(tx)}" y1="{_number(top)}" x2="{_number(tx)}" y2="{_number(axis + 2)}" '
             f'stroke="{GRID}" stroke-width="0.6" class="chart__grid"/>'
-            f'<text x="{_number(tx)}" y="{_number(axis + 12)}" font-size="8" fill="{MUTED}" '
+            f'<text x="{_number(tx)}" y="{_number(axis + 12)}" font-size="{TICK_SIZE}" fill="{MUTED}" '
             f'text-anchor="middle">{_number(value * 100)}%</text>'
         )
     for index, group in enumerate(groups):
         y = top + index * row_height
         middle = y + row_height / 2
         body.append(
-            f'<text x="{_number(label_width)}" y="{_number(middle + 3)}" font-size="9" fill="{INK}" '
+            f'<text x="{_number(label_width)}" y="{_number(middle + 3)}" font-size="{LABEL_SIZE}" fill="{INK}" '
             f'text-anchor="end">{_text(group.label)}</text>'
         )
         if group.value is None:
             body.append(
-                f'<text x="{_number(plot_left + 2)}" y="{_number(middle + 3)}" font-size="8" '
+                f'<text x="{_number(plot_left + 2)}" y="{_number(middle + 3)}" font-size="{TICK_SIZE}" '
                 f'fill="{MUTED}">undefined</text>'
             )
             continue
@@ -127,13 +133,13 @@ def interval_bar_chart(
                 f'y2="{_number(middle + 4)}" stroke="{WHISKER}" stroke-width="0.9" class="chart__whisker"/>'
             )
         body.append(
-            f'<text x="{_number(plot_right + 4)}" y="{_number(middle + 3)}" font-size="8" '
+            f'<text x="{_number(plot_right + 4)}" y="{_number(middle + 3)}" font-size="{TICK_SIZE}" '
             f'fill="{INK}">{_number(group.value * 100)}%</text>'
         )
     if has_small:
         body.append(
             f'<rect x="{_number(plot_left)}" y="{_number(height - 8)}" width="8" height="6" fill="{BAR_SMALL}"/>'
-            f'<text x="{_number(plot_left + 11)}" y="{_number(height - 2.5)}" font-size="8" fill="{MUTED}">'
+            f'<text x="{_number(plot_left + 11)}" y="{_number(height - 2.5)}" font-size="{TICK_SIZE}" fill="{MUTED}">'
             "group too small to rank</text>"
         )
     return _svg(width, height, body, title)
@@ -147,17 +153,17 @@ def count_bar_chart(
     plot_left, plot_right = label_width + 6, width - 40
     largest = max((count for _, count in rows), default=0)
     height = top + bottom + row_height * max(len(rows), 1)
-    body = [f'<text x="0" y="12" font-size="10.5" font-weight="bold" fill="{INK}">{escape(title)}</text>']
+    body = [f'<text x="0" y="12" font-size="{TITLE_SIZE}" font-weight="bold" fill="{INK}">{escape(title)}</text>']
     for index, (label, count) in enumerate(rows):
         y = top + index * row_height
         middle = y + row_height / 2
         length = (plot_right - plot_left) * count / largest if largest else 0.0
         body.append(
-            f'<text x="{_number(label_width)}" y="{_number(middle + 3)}" font-size="9" fill="{INK}" '
-            f'text-anchor="end">{_text(label, int(label_width / 5.3))}</text>'
+            f'<text x="{_number(label_width)}" y="{_number(middle + 3)}" font-size="{LABEL_SIZE}" fill="{INK}" '
+            f'text-anchor="end">{_text(label, int(label_width / CHAR_WIDTH))}</text>'
             f'<rect x="{_number(plot_left)}" y="{_number(y + 3)}" width="{_number(max(length, 0.5))}" '
             f'height="{_number(row_height - 6)}" fill="{BAR}"/>'
-            f'<text x="{_number(plot_left + max(length, 0.5) + 4)}" y="{_number(middle + 3)}" font-size="9" '
+            f'<text x="{_number(plot_left + max(length, 0.5) + 4)}" y="{_number(middle + 3)}" font-size="{LABEL_SIZE}" '
             f'fill="{INK}">{count}</text>'
         )
     return _svg(width, height, body, title)
@@ -191,23 +197,23 @@ def trend_line_chart(
     def tick_text(value: float) -> str:
         return f"{_number(value * 100)}%" if percent else _number(value)
 
-    body = [f'<text x="0" y="12" font-size="10.5" font-weight="bold" fill="{INK}">{escape(title)}</text>']
+    body = [f'<text x="0" y="12" font-size="{TITLE_SIZE}" font-weight="bold" fill="{INK}">{escape(title)}</text>']
     for tick in range(0, 5):
         value = ceiling * tick / 4
         ty = y(value)
         body.append(
             f'<line x1="{_number(left)}" y1="{_number(ty)}" x2="{_number(width - right)}" y2="{_number(ty)}" '
             f'stroke="{GRID}" stroke-width="0.6" class="chart__grid"/>'
-            f'<text x="{_number(left - 3)}" y="{_number(ty + 2.5)}" font-size="8" fill="{MUTED}" '
+            f'<text x="{_number(left - 3)}" y="{_number(ty + 2.5)}" font-size="{TICK_SIZE}" fill="{MUTED}" '
             f'text-anchor="end">{tick_text(value)}</text>'
         )
-    # Label at most ~8 periods so the axis stays readable; the table next to the chart lists them all.
-    step = max(1, -(-len(labels) // 8))
+    # Label at most ~7 periods so the axis stays readable; the table next to the chart lists them all.
+    step = max(1, -(-len(labels) // 7))
     for index, label in enumerate(labels):
         if index % step == 0 or index == len(labels) - 1:
             body.append(
-                f'<text x="{_number(x(index))}" y="{_number(height - bottom + 11)}" font-size="7.5" '
-                f'fill="{MUTED}" text-anchor="middle">{_text(label, 16)}</text>'
+                f'<text x="{_number(x(index))}" y="{_number(height - bottom + 11)}" font-size="{TICK_SIZE}" '
+                f'fill="{MUTED}" text-anchor="middle">{_text(label, 14)}</text>'
             )
     for number, line in enumerate(series):
         colour = LINE_COLOURS[number % len(LINE_COLOURS)]
@@ -230,12 +236,12 @@ def trend_line_chart(
         legend_x = left + number * 150
         body.append(
             f'<rect x="{_number(legend_x)}" y="{_number(height - 10)}" width="10" height="3" fill="{colour}"/>'
-            f'<text x="{_number(legend_x + 13)}" y="{_number(height - 6.5)}" font-size="8" '
+            f'<text x="{_number(legend_x + 13)}" y="{_number(height - 6.5)}" font-size="{TICK_SIZE}" '
             f'fill="{INK}">{escape(line.name)}</text>'
         )
     if not labels:
         body.append(
-            f'<text x="{_number(width / 2)}" y="{_number(height / 2)}" font-size="9" fill="{MUTED}" '
+            f'<text x="{_number(width / 2)}" y="{_number(height / 2)}" font-size="{LABEL_SIZE}" fill="{MUTED}" '
             'text-anchor="middle">No data yet</text>'
         )
     return _svg(width, height, body, title)

@@ -278,6 +278,6 @@ def dashboard_for(*, user: Any) -> Dashboard:
         findings=_finding_rows(user, today),
         age_labels=[label for label, _, _ in AGE_BUCKETS],
         trend=trend,
-        trend_chart=trend_chart(trend),
+        trend_chart=trend_chart(trend, width=640, height=220, gutter=36, band=24),
         latest_sweep=trend[-1] if trend else None,
     )

@@ -197,6 +197,24 @@ def test_trend_chart_skips_sweeps_that_assessed_nothing() -> None:
     assert chart.polyline == "10.0,60.0 110.0,10.0"
 
 
+def test_trend_chart_keeps_its_labels_outside_the_plot() -> None:
+    points = [
+        TrendPoint(run_id=1, label="2026-11-01 04:00", compliant=3, non_compliant=1, exempt=0),
+        TrendPoint(run_id=2, label="2026-11-27 04:00", compliant=9, non_compliant=1, exempt=2),
+    ]
+    chart = trend_chart(points, width=640, height=220, gutter=36, band=24)
+    # The share labels sit in the left gutter, the sweep dates in the band under the plot.
+    assert (chart.left, chart.right, chart.top, chart.bottom) == (56, 620, 20, 176)
+    assert [(line.y, line.label) for line in chart.gridlines] == [(20.0, "100%"), (98.0, "50%"), (176.0, "0%")]
+    assert [(label.x, label.label, label.anchor) for label in chart.x_labels] == [
+        (56.0, "2026-11-01 04:00", "start"),
+        (620.0, "2026-11-27 04:00", "end"),
+    ]
+    assert all(chart.left <= x <= chart.right and chart.top <= y <= chart.bottom for x, y, _ in chart.points)
+    assert chart.latest_share_label == "90%"
+    assert trend_chart([], band=24).x_labels == () and trend_chart([]).latest_share_label == ""
+
+
 def test_the_header_search_finds_models_by_key_name_or_owner_within_visibility(personas: Any) -> None:
     page = _client(personas.owner_a).get(reverse("dashboard:home")).content.decode()
     assert 'role="search"' in page and 'name="q"' in page
