@@ -68,6 +68,17 @@ AS_OF_PARAMETER = OpenApiParameter(
 )
 
 
+AFTER_PARAMETER = OpenApiParameter(
+    "after",
+    OpenApiTypes.STR,
+    description="Keyset paging: the rows whose key sorts after this key, in key order (`next` then carries the "
+    "last key of the page; an empty `after=` starts at the first row). Costs the same at any depth, unlike a high "
+    "`page`; for walking the whole inventory. "
+    "Not with `page`, `as_of` or an `ordering` other than `key`.",
+    required=False,
+)
+
+
 def parse_as_of(value: str) -> datetime:
     """The point in time an ``as_of`` parameter names; a date means the end of that day in the portal's time zone.
 
@@ -118,7 +129,7 @@ _MODEL_FILTERS_DOC = (
         summary="List models",
         description="The models the caller may see. " + _MODEL_FILTERS_DOC + " With `as_of`, the inventory as it "
         "stood then (each model the caller may see now, with its fields, validators and tags as they were).",
-        parameters=[AS_OF_PARAMETER],
+        parameters=[AS_OF_PARAMETER, AFTER_PARAMETER],
         responses={200: RegisteredModelOutputSerializer(many=True), **schema.error_responses(*schema.LIST_ERRORS)},
     ),
     retrieve=extend_schema(
@@ -179,7 +190,8 @@ class RegisteredModelViewSet(HistoryMixin, PortalWriteViewSet):
         rows = paginator.paginate_rows(
             queryset,
             request,
-            lambda offset, limit: selectors.registered_model_records(queryset, offset=offset, limit=limit),
+            lambda rows, offset, limit: selectors.registered_model_records(rows, offset=offset, limit=limit),
+            keyset=True,
         )
         context = self.get_serializer_context()
         return paginator.get_paginated_response([registered_model_record(row, context) for row in rows])
@@ -196,7 +208,7 @@ class RegisteredModelViewSet(HistoryMixin, PortalWriteViewSet):
         """The past inventory, filtered by the same FilterSet over the historical records."""
         refused = {
             name: ["Cannot be combined with as_of."]
-            for name in AS_OF_UNSUPPORTED_FILTERS
+            for name in (*AS_OF_UNSUPPORTED_FILTERS, "after")
             if name in request.query_params
         }
         if refused:
@@ -212,7 +224,7 @@ class RegisteredModelViewSet(HistoryMixin, PortalWriteViewSet):
         paginator = self.paginator
         assert isinstance(paginator, CappedCountPagination)
         page = paginator.paginate_rows(
-            filterset.qs, request, lambda offset, limit: list(queryset[offset : offset + limit])
+            filterset.qs, request, lambda _, offset, limit: list(queryset[offset : offset + limit])
         )
         # The rows come back as model instances rebuilt from history; each keeps its historical record, which
         # carries the loaded owners, unit and many-to-many snapshot.

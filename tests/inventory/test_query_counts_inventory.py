@@ -86,6 +86,51 @@ def test_count_is_exact_up_to_the_cap_then_a_lower_bound(
     assert client.get(MODELS, {"page_size": 2, "page": "last"}).json()["results"][0]["key"] == keys[-1]
 
 
+def test_keyset_paging_walks_every_visible_model_once_with_filters_and_a_fixed_query_count(
+    personas: Any, catalogue: Any, api_client_for: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(pagination.CappedCountPagination, "count_cap", 4)
+    client = api_client_for(personas.auditor)
+    # An empty key starts the walk at the first row.
+    keys, page_json, queries = [], client.get(MODELS, {"after": "", "page_size": 2}).json(), set()
+    while True:
+        keys += [row["key"] for row in page_json["results"]]
+        assert page_json["previous"] is None
+        if page_json["next"] is None:
+            break
+        assert "after=" in page_json["next"] and "page=" not in page_json["next"]
+        with CaptureQueriesContext(connection) as captured:
+            page_json = client.get(page_json["next"]).json()
+        queries.add(len(captured.captured_queries))
+    assert keys == sorted(RegisteredModel.objects.values_list("key", flat=True))
+    # The last page counts itself; every page costs the same number of queries however deep it starts.
+    assert (page_json["count"], page_json["count_exact"]) == (1, True)
+    assert len(queries) <= 2  # a page with a capped count, or the last page without one
+    # Filters narrow the walk; a model the caller may not see is never listed after a key.
+    tagged = client.get(MODELS, {"after": catalogue[0].key, "tag": "alpha"}).json()
+    assert [row["key"] for row in tagged["results"]] == [model.key for model in catalogue[1:6]]
+    scoped = api_client_for(personas.ci_scoped).get(MODELS, {"after": "A"}).json()
+    assert [row["key"] for row in scoped["results"]] == [personas.model_a.key]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"after": "RB-0001", "page": "2"}, "not both"),
+        ({"after": "RB-0001", "ordering": "-key"}, "key order"),
+        ({"after": "RB-0001", "ordering": "name"}, "key order"),
+        ({"after": "x" * 201}, "last row"),
+        ({"after": "RB-0001", "as_of": "2026-01-01"}, "as_of"),
+    ],
+)
+def test_keyset_paging_refuses_what_it_cannot_honour(
+    personas: Any, api_client_for: Any, params: dict[str, str], message: str
+) -> None:
+    response = api_client_for(personas.risk_officer).get(MODELS, params)
+    assert response.status_code == 400
+    assert message in str(response.json()["after"])
+
+
 def test_a_short_list_is_counted_from_its_page(personas: Any, api_client_for: Any) -> None:
     client = api_client_for(personas.owner_a)
     client.get(MODELS)
