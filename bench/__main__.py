@@ -159,6 +159,9 @@ def _with_inventory(
     import django
 
     if arguments.database == "current":
+        # The database Django is connected to (a test's), or the one DATABASE_URL names, migrated beforehand.
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        django.setup()
         return _inventory_groups(arguments, notes, figures, ratios, settings)
     url = os.environ.get("DATABASE_URL", "")
     if not sweep.is_postgres(url) and arguments.models > SQLITE_MODELS:
@@ -166,6 +169,13 @@ def _with_inventory(
             f"inventory on SQLite capped at {SQLITE_MODELS} models; {arguments.models} need DATABASE_URL on PostgreSQL"
         )
         arguments.models = SQLITE_MODELS
+    from django.apps import apps
+
+    if apps.ready:
+        raise RuntimeError(
+            "Django was set up before the scratch database was chosen; the inventory would be built in "
+            "the database DATABASE_URL names"
+        )
     with sweep.scratch_database(url, arguments.out):
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         django.setup()
@@ -185,14 +195,16 @@ def main(argv: list[str] | None = None) -> Path:
     if "audit" in arguments.groups:
         print(f"bench: {arguments.rows} rows × 2 sensitive features, {arguments.runs} runs after a warm-up", flush=True)
         measurements, ratios = audit.run(arguments.rows, runs=arguments.runs, fairlearn_runs=arguments.fairlearn_runs)
+    if INVENTORY_GROUPS & set(arguments.groups):
+        measurements += _with_inventory(arguments, notes, figures, ratios, settings)
+        settings["models"] = arguments.models
+    # After the inventory: the drift group sets Django up (it uses no database), and settings read DATABASE_URL
+    # once, so setting it up first would build the inventory in the database DATABASE_URL names, not a scratch one.
     if "drift" in arguments.groups:
         from bench import drift
 
         print(f"bench: drift audit of {arguments.rows} rows × 20 features, {arguments.drift_runs} runs", flush=True)
         measurements += drift.run(arguments.rows, runs=arguments.drift_runs)
-    if INVENTORY_GROUPS & set(arguments.groups):
-        measurements += _with_inventory(arguments, notes, figures, ratios, settings)
-        settings["models"] = arguments.models
     print(table(measurements, ratios, figures))
     for note in notes:
         print(f"note: {note}")
