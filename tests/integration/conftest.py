@@ -16,12 +16,16 @@ from tests.integration.embedded import embedded_environ
 
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An embedded database file with every migration applied, made once by ``manage.py migrate``."""
+    """An embedded database file with every migration applied, made once by ``manage.py migrate``.
+
+    The default schedules are installed by ``migrate`` and never rewritten afterwards, so the heartbeat's interval
+    is chosen here: one second, or beat would send its first heartbeat a minute after it starts.
+    """
     var_dir = tmp_path_factory.mktemp("migrated")
     subprocess.run(
         [sys.executable, str(settings.BASE_DIR / "manage.py"), "migrate", "--noinput", "--verbosity", "0"],
         cwd=settings.BASE_DIR,
-        env=embedded_environ(var_dir),
+        env=embedded_environ(var_dir, HEARTBEAT_SECONDS="1"),
         check=True,
     )
     return var_dir / "portal.sqlite3"

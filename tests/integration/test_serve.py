@@ -50,6 +50,10 @@ def health(base: str) -> dict[str, Any]:
     return json.loads(body) if status in {200, 503} else {}
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.single_pass
 def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them(embedded_var_dir: Path) -> None:
     port = free_port()
@@ -73,6 +77,9 @@ def test_serve_runs_web_worker_and_beat_and_ctrl_c_stops_them(embedded_var_dir: 
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # A test run started in the background of a script inherits SIGINT ignored, and a shell that starts
+            # with a signal ignored cannot trap it: give serve.sh the default a user's terminal gives it.
+            preexec_fn=_default_sigint,
         )
         try:
             healthy = wait_until(
