@@ -21,13 +21,13 @@ BAR = "#3e7cb1"
 BAR_SMALL = "#9fb3c8"
 WHISKER = "#102a43"
 LINE_COLOURS = ("#2f855a", "#c53030", "#718096")
-LABEL_CHARS = 26  # longer group names are cut with an ellipsis so the plot area keeps its width
+LABEL_CHARS = 24  # longer group names are cut with an ellipsis so the plot area keeps its width
 # Font sizes in viewBox units. A chart is drawn 660 units wide: 1 unit is a CSS pixel on a page at its natural
-# width and 0.75 pt in a PDF, so tick labels stay at 7 pt or more in print.
-TITLE_SIZE = "12"
-LABEL_SIZE = "10.5"
-TICK_SIZE = "9.5"
-CHAR_WIDTH = 6.2  # average width of a DejaVu Sans character at LABEL_SIZE, for cutting labels to their room
+# width and 0.75 pt in a PDF, so tick labels stay at 8 pt or more in print and about 10 px in a page column.
+TITLE_SIZE = "13"
+LABEL_SIZE = "12"
+TICK_SIZE = "11"
+CHAR_WIDTH = 7.1  # average width of a DejaVu Sans character at LABEL_SIZE, for cutting labels to their room
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def interval_bar_chart(
     """
     has_small = any(group.small for group in groups)
     # Room under the axis labels for the legend when a group is drawn pale.
-    top, bottom = 18.0, 32.0 if has_small else 22.0
+    top, bottom = 22.0, 34.0 if has_small else 24.0
     plot_left, plot_right = label_width + 6, width - 44
     span = plot_right - plot_left
     axis = top + row_height * max(len(groups), 1)
@@ -92,7 +92,7 @@ def interval_bar_chart(
         return plot_left + span * min(max(value / maximum, 0.0), 1.0)
 
     body = [
-        f'<text x="0" y="12" font-size="{TITLE_SIZE}" font-weight="bold" fill="{INK}">{escape(title)}</text>',
+        f'<text x="0" y="14" font-size="{TITLE_SIZE}" font-weight="bold" fill="{INK}">{escape(title)}</text>',
     ]
     for tick in range(0, 5):
         value = maximum * tick / 4
@@ -100,7 +100,7 @@ def interval_bar_chart(
         body.append(
             f'<line x1="{_number(tx)}" y1="{_number(top)}" x2="{_number(tx)}" y2="{_number(axis + 2)}" '
             f'stroke="{GRID}" stroke-width="0.6" class="chart__grid"/>'
-            f'<text x="{_number(tx)}" y="{_number(axis + 12)}" font-size="{TICK_SIZE}" fill="{MUTED}" '
+            f'<text x="{_number(tx)}" y="{_number(axis + 13)}" font-size="{TICK_SIZE}" fill="{MUTED}" '
             f'text-anchor="middle">{_number(value * 100)}%</text>'
         )
     for index, group in enumerate(groups):
@@ -146,14 +146,14 @@ def interval_bar_chart(
 
 
 def count_bar_chart(
-    rows: Sequence[tuple[str, int]], *, title: str, width: float = 320, row_height: float = 16, label_width: float = 140
+    rows: Sequence[tuple[str, int]], *, title: str, width: float = 320, row_height: float = 18, label_width: float = 140
 ) -> str:
     """Horizontal bars of counts, scaled so the largest fills the plot; each bar carries its count."""
-    top, bottom = 18.0, 6.0
+    top, bottom = 22.0, 6.0
     plot_left, plot_right = label_width + 6, width - 40
     largest = max((count for _, count in rows), default=0)
     height = top + bottom + row_height * max(len(rows), 1)
-    body = [f'<text x="0" y="12" font-size="{TITLE_SIZE}" font-weight="bold" fill="{INK}">{escape(title)}</text>']
+    body = [f'<text x="0" y="14" font-size="{TITLE_SIZE}" font-weight="bold" fill="{INK}">{escape(title)}</text>']
     for index, (label, count) in enumerate(rows):
         y = top + index * row_height
         middle = y + row_height / 2
@@ -197,7 +197,7 @@ def trend_line_chart(
     def tick_text(value: float) -> str:
         return f"{_number(value * 100)}%" if percent else _number(value)
 
-    body = [f'<text x="0" y="12" font-size="{TITLE_SIZE}" font-weight="bold" fill="{INK}">{escape(title)}</text>']
+    body = [f'<text x="0" y="14" font-size="{TITLE_SIZE}" font-weight="bold" fill="{INK}">{escape(title)}</text>']
     for tick in range(0, 5):
         value = ceiling * tick / 4
         ty = y(value)
