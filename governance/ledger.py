@@ -105,6 +105,20 @@ def ledger_append(
     return event
 
 
+def ledger_lock() -> None:
+    """Take the ledger head's row lock now, before the transaction locks any row it will change.
+
+    Every governance decision appends to the ledger, so every one of them takes this lock before it commits.
+    A service that first locked a version, a finding or a model and only then waited for the head could hold
+    what another decision, already holding the head, waits for: a deadlock, which PostgreSQL ends by refusing
+    one of the two. Taking the head first in every decision gives all of them one lock order. It costs no
+    concurrency, since decisions queue on the head anyway; the lock is held until the transaction ends.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger_lock must be called inside the transaction that records the decision")
+    LedgerHead.objects.select_for_update().only("pk").get(pk=1)
+
+
 @dataclass(frozen=True)
 class LedgerVerification:
     """Whether the chain is intact; if not, the first row where it breaks and what is wrong there."""

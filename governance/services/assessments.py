@@ -19,7 +19,7 @@ from core.models import User
 from core.permissions import user_can
 from governance import scoring
 from governance.choices import AssessmentStatus, EventType, NotificationKind, OverrideStatus, QuestionnaireStatus
-from governance.ledger import ledger_append
+from governance.ledger import ledger_append, ledger_lock
 from governance.models import Questionnaire, RiskAssessment, TierOverride
 from governance.services.common import clean_comment, require_role_permission
 from governance.services.notifications import notify, risk_officers
@@ -125,6 +125,7 @@ def risk_assessment_review(
 ) -> RiskAssessment:
     """A Risk Officer (not the assessor) approves or rejects an assessment. Approval supersedes the previous
     approved assessment and sets the model's tier and EU AI Act category."""
+    ledger_lock()
     assessment = RiskAssessment.objects.select_for_update().select_related("model").get(pk=assessment.pk)
     _check_reviewer(actor, assessment.assessed_by_id, "risk assessment")
     comment = clean_comment(comment, required=not approve)
@@ -169,6 +170,7 @@ def risk_assessment_review(
 @transaction.atomic
 def tier_override_request(*, actor: User, assessment: RiskAssessment, tier: int, justification: str) -> TierOverride:
     """Ask for a tier other than the computed one; needs a written justification and a Risk Officer's approval."""
+    ledger_lock()
     assessment = RiskAssessment.objects.select_for_update().select_related("model").get(pk=assessment.pk)
     if not user_can(actor, "change", assessment.model):
         raise PermissionDenied(f"You may not request a tier override for {assessment.model.key}.")
@@ -213,6 +215,7 @@ def tier_override_request(*, actor: User, assessment: RiskAssessment, tier: int,
 def tier_override_decide(*, actor: User, override: TierOverride, approve: bool, comment: str = "") -> TierOverride:
     """A Risk Officer (not the requester) approves or rejects a tier override; an approved override on the
     model's current assessment changes the model's tier at once."""
+    ledger_lock()
     override = TierOverride.objects.select_for_update().select_related("assessment__model").get(pk=override.pk)
     _check_reviewer(actor, override.requested_by_id, "tier override request")
     comment = clean_comment(comment, required=not approve)
@@ -279,6 +282,7 @@ def questionnaire_publish(*, actor: User, questionnaire: Questionnaire) -> Quest
     from governance.selectors import questionnaire_impact_preview
 
     require_role_permission(actor, Questionnaire, "change_questionnaire", "publish questionnaires")
+    ledger_lock()
     questionnaire = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
     if questionnaire.status != QuestionnaireStatus.DRAFT:
         raise ValidationError({"status": [f"Questionnaire v{questionnaire.version} is not a draft."]})

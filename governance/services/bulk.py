@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from core.models import User
 from governance.choices import EventType, NotificationKind
-from governance.ledger import ledger_append
+from governance.ledger import ledger_append, ledger_lock
 from governance.models import GovernanceEvent, RiskAssessment
 from governance.services.common import clean_comment, require_role_permission
 from governance.services.notifications import notify
@@ -72,6 +72,7 @@ def bulk_validator_assign(
     reason = _check(actor, models, reason, "assign validators in bulk")
     # Lock the rows in one order before reading their validators, so two bulk runs neither lose an assignment
     # nor deadlock on each other.
+    ledger_lock()
     list(RegisteredModel.objects.select_for_update().filter(pk__in=[m.pk for m in models]).order_by("pk"))
     problems: list[str] = []
     changed: list[RegisteredModel] = []

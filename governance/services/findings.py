@@ -28,7 +28,7 @@ from governance.choices import (
     FindingStatus,
     NotificationKind,
 )
-from governance.ledger import ledger_append
+from governance.ledger import ledger_append, ledger_lock
 from governance.models import Finding
 from governance.services.common import clean_comment, require_role_permission
 from governance.services.notifications import notify
@@ -175,6 +175,7 @@ def finding_raise(
 
 
 def _lock(finding: Finding) -> Finding:
+    ledger_lock()
     return Finding.objects.select_for_update().select_related("model").get(pk=finding.pk)
 
 

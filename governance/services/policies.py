@@ -11,7 +11,7 @@ from django.db import transaction
 from core.history import save_with_history
 from core.models import User
 from governance.choices import ApprovalStage, EventType
-from governance.ledger import ledger_append
+from governance.ledger import ledger_append, ledger_lock
 from governance.models import PolicyPack, TierPolicy
 from governance.services.common import clean_comment, require_role_permission
 
@@ -83,6 +83,7 @@ def tier_policy_update(*, actor: User, policy: TierPolicy, changes: Mapping[str,
     unknown = sorted(set(changes) - POLICY_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({field: ["This field cannot be changed."] for field in unknown})
+    ledger_lock()
     policy = TierPolicy.objects.select_for_update().select_related("pack").get(pk=policy.pk)
     before = {field: getattr(policy, field) for field in changes}
     for field, value in changes.items():
@@ -105,6 +106,7 @@ def policy_pack_activate(*, actor: User, pack: PolicyPack, reason: str) -> Polic
     """Make ``pack`` the installation's rule pack (SR 11-7 calendar or SR 26-2 trigger-based)."""
     require_role_permission(actor, PolicyPack, "change_policypack", "choose the rule pack")
     reason = clean_comment(reason, field="reason", required=True)
+    ledger_lock()
     previous = PolicyPack.objects.select_for_update().filter(is_active=True).first()
     if previous is not None and previous.pk == pack.pk:
         raise ValidationError({"pack": [f"{pack.name} is already the active rule pack."]})

@@ -23,7 +23,7 @@ from core.history import save_with_history
 from core.models import User
 from core.permissions import restrict, user_can
 from governance.choices import ApprovalStage, Decision, EventType, FindingSource, NotificationKind, WorkflowAction
-from governance.ledger import ledger_append
+from governance.ledger import ledger_append, ledger_lock
 from governance.models import ApprovalDecision, TierPolicy, VersionTransition
 from governance.services.common import clean_comment, require_role_permission
 from governance.services.findings import finding_raise
@@ -49,6 +49,7 @@ ALLOWED_FROM: dict[str, frozenset[str]] = {
 
 
 def _lock(version: ModelVersion) -> ModelVersion:
+    ledger_lock()
     return ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
 
 

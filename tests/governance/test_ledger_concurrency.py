@@ -175,9 +175,11 @@ def test_concurrent_decisions_keep_one_unbroken_chain(personas: Any) -> None:
     attempts = len(outcomes.recorded) + sum(outcomes.refused.values())
     assert attempts == CLIENTS * DECISIONS_PER_CLIENT
     # The clients did race (some refusals) and did decide (a good share succeeded); otherwise the test proves little.
-    # How many lose a deadlock to another client depends on the machine's load (a loaded CI machine saw 62 in 200).
     assert len(outcomes.recorded) >= attempts // 4, outcomes.refused
     assert outcomes.refused["ValidationError"] > 0, outcomes.refused
+    # Every decision takes the ledger head before any row it changes (governance.ledger.ledger_lock), so none is
+    # refused by the database: before that order, a loaded machine saw 62 of 200 decisions lose a deadlock.
+    assert not [reason for reason in outcomes.refused if reason.startswith("database:")], outcomes.refused
 
     verification = verify_ledger()
     assert verification.intact, verification.problem
