@@ -76,7 +76,11 @@ def test_risk_officer_reads_lineage_and_runs_where(page: Page, live_server, depl
     graph.locator('a:has([data-node="model:RB-0003"])').click()
     expect(page).to_have_url(re.compile(r"/inventory/models/RB-0003/lineage/$"))
 
-    page.get_by_role("link", name="What runs where").first.click()
+    # A Risk Officer finds "What runs where" under the navigation's "More" disclosure.
+    navigation = page.get_by_role("navigation", name="Main")
+    expect(navigation.get_by_role("link", name="What runs where")).to_be_hidden()
+    navigation.locator("summary", has_text="More").click()
+    navigation.get_by_role("link", name="What runs where").click()
     expect(page.get_by_role("heading", name="What runs where", exact=True)).to_be_visible()
     dr = page.locator('tr[data-model="RB-0001"][data-environment="dr"]')
     expect(dr).to_have_class(re.compile(r"row--mismatch"))
