@@ -29,6 +29,10 @@ WITH_FIGURES = (RunStatus.PASSED, RunStatus.FAILED)
 # Finished runs offered in the "compare two runs" form; older ones are still reachable by id on the compare page.
 COMPARE_CHOICES_MAX = 50
 
+# The dossier draws its charts narrower than a PDF page (660): in a page column they are scaled up, so their labels
+# read at about the size of the text around them.
+WEB_CHART_WIDTH = 500
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -72,7 +76,7 @@ def analysis_charts(analyses: Sequence[Analysis]) -> list[AnalysisCharts]:
             ]
             title = f"{label} by {analysis.name}, with 95% interval"
             # core.charts escapes every label and title it writes, so its output is safe markup.
-            svg = mark_safe(interval_bar_chart(groups, title=title))  # noqa: S308 - core.charts escapes all text  # nosec B308 B703
+            svg = mark_safe(interval_bar_chart(groups, title=title, width=WEB_CHART_WIDTH))  # noqa: S308 - core.charts escapes all text  # nosec B308 B703
             caption = "; ".join(
                 f"{group.label}: {_percent(group.value)}"
                 + (f" ({_percent(group.low)}–{_percent(group.high)})" if group.low is not None else "")
