@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import (
     BooleanField,
     Count,
@@ -14,14 +15,17 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Func,
+    IntegerField,
     JSONField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Value,
     Window,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
@@ -189,34 +193,67 @@ def _page_pks(queryset: QuerySet[Any], offset: int, limit: int) -> QuerySet[Any]
     return queryset.order_by(*_ordering(queryset)).values("pk")[offset : offset + limit]
 
 
+def _capped_total(queryset: QuerySet[Any], cap: int) -> RawSQL | Value:
+    """How many rows ``queryset`` holds, counted up to ``cap + 1``, as a scalar subquery: a page's query carries
+    it beside its rows, so a capped count costs no query of its own. It is not correlated with the outer row, so
+    the database computes it once per query."""
+    try:
+        sql, params = queryset.order_by().values("pk")[: cap + 1].query.sql_with_params()
+    except EmptyResultSet:  # a queryset known to be empty (``.none()``, an impossible filter) compiles to nothing
+        return Value(0, output_field=IntegerField())
+    # Django's own compiled SQL with its parameters kept apart: nothing from the request is pasted into the text.
+    counted = f"SELECT COUNT(*) FROM ({sql}) AS capped"  # noqa: S608  # nosec B608
+    return RawSQL(counted, params, output_field=IntegerField())  # noqa: S611  # nosec B611
+
+
+def _take_total(rows: list[Any], count_up_to: int | None) -> int | None:
+    """The capped total the rows carry (removed from each), or None when it was not asked for or there is no row
+    to carry it."""
+    if count_up_to is None:
+        return None
+    total = None
+    for row in rows:
+        total = row.pop("capped_total") if isinstance(row, dict) else row.__dict__.pop("capped_total")
+    return total
+
+
 def registered_model_records(
-    queryset: QuerySet[Any], *, offset: int = 0, limit: int | None = None
-) -> list[dict[str, Any]]:
+    queryset: QuerySet[Any], *, offset: int = 0, limit: int | None = None, count_up_to: int | None = None
+) -> tuple[list[dict[str, Any]], int | None]:
     """Rows of ``queryset`` (already restricted and filtered) as plain dicts of :data:`MODEL_RECORD_FIELDS`, with
     ``tag_names`` and ``validator_people`` (JSON arrays, None when empty), in the queryset's order; one query.
 
-    With ``limit``, only that slice from ``offset``; without it, every row (a detail read of one key).
+    With ``limit``, only that slice from ``offset``; without it, every row (a detail read of one key). With
+    ``count_up_to``, the same query also counts the queryset's rows up to that cap + 1 (None on an empty page).
     """
     source = RegisteredModel.objects.filter(pk__in=_page_pks(queryset, offset, limit)) if limit else queryset
-    return list(
+    extra = {"capped_total": _capped_total(queryset, count_up_to)} if count_up_to is not None else {}
+    rows = list(
         source.order_by(*_ordering(queryset))
-        .annotate(tag_names=model_tag_names(), validator_people=model_validator_people())
-        .values(*MODEL_RECORD_FIELDS, "tag_names", "validator_people")
+        .annotate(tag_names=model_tag_names(), validator_people=model_validator_people(), **extra)
+        .values(*MODEL_RECORD_FIELDS, "tag_names", "validator_people", *extra)
     )
+    return rows, _take_total(rows, count_up_to)
 
 
 def registered_model_page_objects(
-    queryset: QuerySet[Any], *, offset: int, limit: int, annotations: dict[str, Any] | None = None
-) -> list[RegisteredModel]:
+    queryset: QuerySet[Any],
+    *,
+    offset: int,
+    limit: int,
+    annotations: dict[str, Any] | None = None,
+    count_up_to: int | None = None,
+) -> tuple[list[RegisteredModel], int | None]:
     """A page of ``queryset`` as model instances with unit and owners loaded and ``tag_names`` annotated (the
-    inventory page's rows); one query."""
-    rows = (
+    inventory page's rows), and the capped total when ``count_up_to`` asks for it; one query."""
+    extra = {"capped_total": _capped_total(queryset, count_up_to)} if count_up_to is not None else {}
+    rows = list(
         RegisteredModel.objects.filter(pk__in=_page_pks(queryset, offset, limit))
         .select_related("business_unit", "business_owner", "technical_owner")
-        .annotate(tag_names=model_tag_names(), **(annotations or {}))
+        .annotate(tag_names=model_tag_names(), **(annotations or {}), **extra)
         .order_by(*_ordering(queryset))
     )
-    return list(rows)
+    return rows, _take_total(rows, count_up_to)
 
 
 @dataclass
@@ -296,19 +333,24 @@ def capped_page(
     fetch: Any,
     cap: int | None = None,
 ) -> CappedPage:
-    """Page ``number`` of ``queryset``: ``fetch(offset, limit)`` loads the rows (one more than a page, to learn
-    whether another follows), and the total is counted only when that cannot be told from the page itself and
-    only up to ``cap``. A page that is not the last, and lies before the cap, costs a capped COUNT; the last page
-    and every page past the cap cost none."""
+    """Page ``number`` of ``queryset``. ``fetch(offset, limit, count_up_to)`` loads the rows (one more than a page,
+    to learn whether another follows) and returns them with the total counted up to ``count_up_to`` in the same
+    query, or None when it cannot. The total is asked for only on pages before the cap, and used only when the page
+    itself cannot tell it: the last page counts itself, a page past the cap says "at least the cap". When the fetch
+    gave no total and one is needed, a capped COUNT query runs."""
     cap = INVENTORY_COUNT_CAP if cap is None else cap
     offset = (number - 1) * size
-    rows = list(fetch(offset, size + 1))
+    before_cap = offset + size + 1 <= cap
+    fetched, counted = fetch(offset, size + 1, cap if before_cap else None)
+    rows = list(fetched)
     has_next = len(rows) > size
     rows = rows[:size]
     if not has_next and (rows or number == 1):
         count, exact = offset + len(rows), True
-    elif has_next and offset + size + 1 > cap:
+    elif has_next and not before_cap:
         count, exact = cap, False
+    elif counted is not None:
+        count, exact = (counted, True) if counted <= cap else (cap, False)
     else:
         count, exact = capped_count(queryset, cap)
     return CappedPage(number=number, size=size, rows=rows, has_next=has_next, count=count, count_exact=exact)

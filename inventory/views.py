@@ -231,8 +231,10 @@ def _inventory_page(
     except ValueError:
         number = 1
 
-    def fetch(offset: int, limit: int) -> list[RegisteredModel]:
-        return registered_model_page_objects(models, offset=offset, limit=limit, annotations=annotations)
+    def fetch(offset: int, limit: int, count_up_to: int | None) -> tuple[list[RegisteredModel], int | None]:
+        return registered_model_page_objects(
+            models, offset=offset, limit=limit, annotations=annotations, count_up_to=count_up_to
+        )
 
     page = capped_page(models, number=number, size=per_page, fetch=fetch)
     if not page.rows and number > 1:

@@ -28,8 +28,9 @@ class CappedCountPagination(PortalPageNumberPagination):
     """``?page=N&page_size=M`` with ``count`` exact up to the cap and ``count_exact`` telling whether it is, or
     ``?after=<key>&page_size=M``: the rows whose key sorts after that key.
 
-    :meth:`paginate_rows` takes the filtered queryset and a ``fetch(queryset, offset, limit)`` that loads rows,
-    so the view decides how a page is read (plain dicts, no model instances) while this class decides which page.
+    :meth:`paginate_rows` takes the filtered queryset and a ``fetch(queryset, offset, limit, count_up_to)`` that
+    loads rows (and, when it can, the capped total in the same query; see ``inventory.selectors.capped_page``), so
+    the view decides how a page is read (plain dicts, no model instances) while this class decides which page.
     With ``after``, ``count`` counts the rows from there on (capped the same way) and ``next`` carries the last
     key of the page; ``previous`` is null (keyset paging walks forward).
     """
@@ -78,7 +79,7 @@ class CappedCountPagination(PortalPageNumberPagination):
         self,
         queryset: QuerySet[Any],
         request: Request,
-        fetch: Callable[[QuerySet[Any], int, int], list[Any]],
+        fetch: Callable[[QuerySet[Any], int, int, int | None], tuple[list[Any], int | None]],
         *,
         keyset: bool = False,
     ) -> list[Any]:
@@ -110,7 +111,7 @@ class CappedCountPagination(PortalPageNumberPagination):
             queryset,
             number=number,
             size=size,
-            fetch=lambda offset, limit: fetch(queryset, offset, limit),
+            fetch=lambda offset, limit, count_up_to: fetch(queryset, offset, limit, count_up_to),
             cap=self.count_cap,
         )
         if not self.capped.rows and number > 1:

@@ -190,7 +190,9 @@ class RegisteredModelViewSet(HistoryMixin, PortalWriteViewSet):
         rows = paginator.paginate_rows(
             queryset,
             request,
-            lambda rows, offset, limit: selectors.registered_model_records(rows, offset=offset, limit=limit),
+            lambda rows, offset, limit, count_up_to: selectors.registered_model_records(
+                rows, offset=offset, limit=limit, count_up_to=count_up_to
+            ),
             keyset=True,
         )
         context = self.get_serializer_context()
@@ -199,7 +201,7 @@ class RegisteredModelViewSet(HistoryMixin, PortalWriteViewSet):
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """One model's record, in one query (404 when the caller may not see it)."""
         visible = selectors.registered_model_filter_base(user=request.user).filter(key=kwargs[self.lookup_field])
-        rows = selectors.registered_model_records(visible)
+        rows, _ = selectors.registered_model_records(visible)
         if not rows:
             raise Http404(f"No model {kwargs[self.lookup_field]} visible to you.")
         return Response(registered_model_record(rows[0], self.get_serializer_context()))
@@ -224,7 +226,7 @@ class RegisteredModelViewSet(HistoryMixin, PortalWriteViewSet):
         paginator = self.paginator
         assert isinstance(paginator, CappedCountPagination)
         page = paginator.paginate_rows(
-            filterset.qs, request, lambda _, offset, limit: list(queryset[offset : offset + limit])
+            filterset.qs, request, lambda _, offset, limit, count_up_to: (list(queryset[offset : offset + limit]), None)
         )
         # The rows come back as model instances rebuilt from history; each keeps its historical record, which
         # carries the loaded owners, unit and many-to-many snapshot.
