@@ -24,6 +24,7 @@ from django.dispatch import receiver
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser, AnonymousUser
+    from django.db.models.expressions import BaseExpression
 
 ACTIONS = ("view", "add", "change", "delete")
 
@@ -78,6 +79,39 @@ def restrict(user: AbstractUser | AnonymousUser, action: str, queryset: _QS) -> 
     if getattr(model, "object_permissions", False):
         return queryset.filter(pk__in=_object_permission_pks(user, model, perm))
     return queryset.none()
+
+
+def may_row(user: AbstractUser | AnonymousUser, action: str, model: type[models.Model]) -> BaseExpression:
+    """Whether ``user`` may perform ``action`` on each row of ``model``, as a boolean expression for
+    ``annotate``; the same rules as :func:`restrict`, which it follows branch by branch.
+
+    ``restrict`` narrows a queryset; a read that needs a row and, beside it, what the user may do with it (the
+    gate's "may this caller ask?") would otherwise annotate ``Exists(restrict(...).filter(pk=OuterRef("pk")))``,
+    which joins the model's table again and lets PostgreSQL read every row the user holds the permission on (a
+    CI account scoped to 1,000 models: 1,000 index probes per decision). For rows with their own object
+    permission table the answer is a probe of that table's (user, permission, object) index.
+    """
+    from django.db.models import Exists, OuterRef, Value
+
+    if not user.is_authenticated or not user.is_active:
+        return Value(False)
+    if getattr(user, "is_superuser", False):
+        return Value(True)
+    codename = action.removeprefix("custom:") if action.startswith("custom:") else None
+    perm = f"{model._meta.app_label}.{codename}" if codename else permission_codename(model, action)
+    if user.has_perm(perm):
+        return Value(True)
+    if getattr(model, "object_permissions", False) and not getattr(model, "permission_parent", None):
+        from guardian.utils import get_user_obj_perms_model
+
+        permissions_model = get_user_obj_perms_model(model)  # type: ignore[arg-type]  # a class is accepted too
+        if not permissions_model.objects.is_generic():  # type: ignore[attr-defined]
+            return Exists(
+                permissions_model._default_manager.filter(
+                    user=user, permission_id__in=_permission_ids(perm), content_object_id=OuterRef("pk")
+                )
+            )
+    return Exists(restrict(user, action, model._default_manager.filter(pk=OuterRef("pk"))))
 
 
 def _object_permission_pks(user: AbstractUser, model: type[models.Model], perm: str) -> models.QuerySet[Any]:

@@ -6,14 +6,14 @@ import datetime as dt
 from dataclasses import replace
 from typing import Any
 
-from django.db.models import Exists, F, Func, IntegerField, JSONField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import F, Func, IntegerField, JSONField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 
 from audits.choices import AuditKind, RunStatus
 from audits.compliance import EVIDENCE_SUBTYPE_FIELDS, evidence_keys
 from audits.models import AuditRun
-from core.permissions import restrict
+from core.permissions import may_row, restrict
 from gate.models import GateDecision
 from gate.reasons import GateFacts
 from governance.choices import OPEN_FINDING_STATUSES, FindingSeverity, FindingSource
@@ -54,16 +54,17 @@ def askable_model(*, user: Any, key: str) -> tuple[RegisteredModel | None, bool]
 
     Asking needs the right to report deployments of the model, the rule of ``inventory.services.artifacts.
     may_report``: change on it (owners, Risk Officers, Admins) or the ``report_registeredmodel`` object
-    permission of a scoped service account. Both are read as ``EXISTS`` beside the model's own row, instead of
-    a query for the model and two more for the permissions.
+    permission of a scoped service account. Both are read beside the model's own row (``core.permissions.may_row``:
+    a constant for roles, a probe of the permission index otherwise), instead of a query for the model and two more
+    for the permissions.
     """
-    everything = RegisteredModel.objects.all()
-    changeable = restrict(user, "change", everything).filter(pk=OuterRef("pk"))
-    reportable = restrict(user, "custom:report_registeredmodel", everything).filter(pk=OuterRef("pk"))
     model = (
-        restrict(user, "view", everything)
+        restrict(user, "view", RegisteredModel.objects.all())
         .filter(key=key)
-        .annotate(gate_may_change=Exists(changeable), gate_may_report=Exists(reportable))
+        .annotate(
+            gate_may_change=may_row(user, "change", RegisteredModel),
+            gate_may_report=may_row(user, "custom:report_registeredmodel", RegisteredModel),
+        )
         .first()
     )
     if model is None:

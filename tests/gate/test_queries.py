@@ -136,3 +136,28 @@ def test_a_pipeline_asking_many_times_writes_its_token_once_a_minute(personas: A
         assert len(token_writes) == (1 if attempt == 0 else 0)
     token = ApiToken.objects.get(user=personas.ci_scoped, name="jenkins")
     assert token.use_count == 1 and token.last_used_at is not None
+
+
+@pytest.mark.parametrize(
+    "action", ["view", "change", "custom:report_registeredmodel", "custom:validate_registeredmodel"]
+)
+def test_may_row_answers_what_restrict_answers_for_every_persona_and_row(personas: Any, action: str) -> None:
+    from core.permissions import may_row
+    from inventory.models import ModelVersion
+    from tests.factories import ModelVersionFactory
+
+    ModelVersionFactory(model=personas.model_a, version="1.0.0", actor=personas.owner_a)
+    ModelVersionFactory(model=personas.model_b, version="1.0.0", actor=personas.owner_b)
+    names = ["owner_a", "owner_b", "validator_assigned", "validator_other", "risk_officer", "auditor", "ci_scoped"]
+    names += ["ci_unscoped", "admin", "no_role"]
+    for name in names:
+        user = getattr(personas, name)
+        for model, rows in (
+            (RegisteredModel, RegisteredModel.objects.all()),
+            (ModelVersion, ModelVersion.objects.all()),
+        ):
+            if action.startswith("custom:") and model is ModelVersion:
+                continue
+            allowed = set(restrict(user, action, rows).values_list("pk", flat=True))
+            annotated = rows.annotate(allowed=may_row(user, action, model)).values_list("pk", "allowed")
+            assert {pk for pk, flag in annotated if flag} == allowed, (name, model.__name__, action)
