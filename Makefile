@@ -50,7 +50,7 @@ u.urlopen("https://pypi.org/pypi/pip-audit/" + m.version("pip-audit") + "/json",
 
 help:
 	@echo "make demo         install, create and seed the demo database, serve http://$(HOST):$(PORT)/ with worker and beat"
-	@echo "make test         install, lint, run the whole test suite (honours DATABASE_URL, REDIS_URL, REQUIRE_SERVICES)"
+	@echo "make test         install, lint, run the whole test suite (honours DATABASE_URL, REDIS_URL)"
 	@echo "make test-sqlite  the test suite again on the embedded SQLite database, whatever DATABASE_URL says"
 	@echo "make test-all     both at once, as CI runs them: DATABASE_URL (PostgreSQL) and the embedded SQLite database"
 	@echo "make lint         ruff, mypy, Django's checks, migrations up to date, compose file valid, bandit, pip-audit"
@@ -75,7 +75,7 @@ system-packages:
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	else \
-		echo "Not installed: $$missing. Tests that need it will be skipped (as root: apt-get install $$missing)."; \
+		echo "Not installed: $$missing. Tests that need it will fail (as root: apt-get install $$missing)."; \
 	fi
 
 lint: install
@@ -99,7 +99,7 @@ lint: install
 test: install system-packages lint
 	$(PYTEST) $(PYTEST_ARGS)
 
-# The embedded default: an empty DATABASE_URL means SQLite under var/; REDIS_URL and REQUIRE_SERVICES still apply.
+# The embedded default: an empty DATABASE_URL means SQLite under var/; REDIS_URL still applies.
 test-sqlite: install system-packages
 	DATABASE_URL= $(PYTEST) $(PYTEST_ARGS)
 

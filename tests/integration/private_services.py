@@ -3,7 +3,7 @@
 The machine's own servers are shared with CI and other test runs, so a test that restarts a service starts its own:
 a ``redis-server`` with append-only persistence (as production runs it) or a PostgreSQL cluster made by
 ``initdb``, each on a free port with its files in the test's temporary folder, stopped when the test ends.
-Without the binaries the test skips on a laptop and fails under ``REQUIRE_SERVICES=1`` (CI).
+Without the binaries the test fails, naming the missing one.
 """
 
 from __future__ import annotations

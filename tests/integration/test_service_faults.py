@@ -9,7 +9,7 @@ The portal runs as production runs it: gunicorn, ``celery worker`` and ``celery 
 They carry the ``postgresql_only`` marker for two reasons: the Redis tests' web and worker processes share the
 pytest-django test database, which only PostgreSQL lets other processes open; and CI runs the suite twice (once
 on PostgreSQL, once on SQLite), while these tests need to run once. Without ``redis-server`` or PostgreSQL's
-``initdb`` they skip on a laptop and fail under ``REQUIRE_SERVICES=1``.
+``initdb`` they fail, naming the missing binary.
 """
 
 from __future__ import annotations
