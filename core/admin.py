@@ -26,6 +26,21 @@ admin.site.index_title = "Inventory data, people and access"
 admin.site.login_form = LockoutAdminAuthenticationForm
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Lists and detail pages only: no add, change or delete. For records that only a service or a process
+    writes (the ledger, decisions, sign-in attempts): a generic admin form would bypass the rules they are written
+    by, and deleting one would erase the record."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class PortalUserCreationForm(AdminUserCreationForm):
     """Django's admin user creation form, bound to the portal's user model."""
 
@@ -77,7 +92,7 @@ class PortalUserAdmin(SimpleHistoryAdmin, UserAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
     """API tokens, read-only: the secret is never stored, so tokens are issued by the token service (which shows
     the clear token once) and only revoked here; revoked tokens are kept for the record."""
 
@@ -115,18 +130,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         """Neither revoked nor expired."""
         return token.is_usable
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Tokens are issued by the service that shows the clear token once, not typed in here."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Read-only: the only change allowed is revoking, through the action."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Revoked tokens stay, so the record shows which token did what."""
-        return False
-
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         """Revoking needs the change permission on tokens."""
         return request.user.has_perm("core.change_apitoken")
@@ -162,8 +165,9 @@ class ServiceHeartbeatAdmin(admin.ModelAdmin):
 
 
 @admin.register(LoginAttempt)
-class LoginAttemptAdmin(admin.ModelAdmin):
-    """Every sign-in attempt, by password or API token: written by the sign-in path only, never edited."""
+class LoginAttemptAdmin(ReadOnlyAdmin):
+    """Every sign-in attempt, by password or API token: written by the sign-in path only, never edited or deleted
+    here (``core.lockout.login_attempts_prune`` removes old ones)."""
 
     list_display = ("at", "channel", "username", "address", "succeeded", "refused")
     list_filter = ("channel", "succeeded", "refused", "at")
@@ -172,22 +176,11 @@ class LoginAttemptAdmin(admin.ModelAdmin):
     readonly_fields = ("at", "channel", "username", "address", "succeeded", "refused")
     fields = readonly_fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Attempts are recorded by the sign-in path only."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Read-only: the record of who tried what."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Kept for the record; old attempts are pruned by ``core.lockout.login_attempts_prune``."""
-        return False
-
 
 @admin.register(Lockout)
-class LockoutAdmin(admin.ModelAdmin):
-    """Usernames and client addresses refused sign-in after too many failures; an Admin may release one early."""
+class LockoutAdmin(ReadOnlyAdmin):
+    """Usernames and client addresses refused sign-in after too many failures, set by failed attempts only; an
+    Admin may release one early with the action, and released or expired lockouts stay for the record."""
 
     list_display = ("created_at", "channel", "scope", "key", "failures", "locked_until", "active", "released_by")
     list_filter = ("channel", "scope", ("released_at", admin.EmptyFieldListFilter), "created_at")
@@ -210,18 +203,6 @@ class LockoutAdmin(admin.ModelAdmin):
     def active(self, lockout: Lockout) -> bool:
         """Still refusing sign-in: neither over nor released."""
         return lockout.is_active
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Lockouts are set by failed attempts only."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Read-only: the only change allowed is releasing, through the action."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Released and expired lockouts stay for the record."""
-        return False
 
     def has_release_permission(self, request: HttpRequest) -> bool:
         """Releasing needs the change permission on lockouts."""

@@ -15,6 +15,7 @@ from django.forms import BaseForm, ModelChoiceField, ModelMultipleChoiceField
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import ReadOnlyAdmin
 from core.models import User
 from inventory.models import (
     Artifact,
@@ -225,23 +226,12 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelKeySequence)
-class ModelKeySequenceAdmin(admin.ModelAdmin):
-    """The last key number issued per prefix; read-only, since a number once issued is never reused."""
+class ModelKeySequenceAdmin(ReadOnlyAdmin):
+    """The last key number issued per prefix, created when the first key of a prefix is issued; read-only, since
+    a number once issued is never reused (deleting a sequence could issue a key twice)."""
 
     list_display = ("prefix", "last_number")
     readonly_fields = ("prefix", "last_number")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Sequences are created when the first key of a prefix is issued."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Read-only."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Deleting a sequence could issue a key twice."""
-        return False
 
 
 @admin.register(RegisteredModelUserObjectPermission)
