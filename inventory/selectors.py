@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import EmptyResultSet
 from django.db.models import (
@@ -270,6 +270,9 @@ class CappedPage:
     has_next: bool
     count: int
     count_exact: bool
+
+    # The gap in a page range, under the name Django's Paginator gives it, so one pagination template serves both.
+    ELLIPSIS: ClassVar[str] = "…"
 
     def __iter__(self) -> Any:
         return iter(self.rows)

@@ -67,7 +67,6 @@ from inventory.services.saved_views import clean_columns, clean_query
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
 PAGE_SIZE_CHOICES = (10, 25, 50, 100, 200)
-PAGE_ELLIPSIS = "…"
 
 
 def signed_in(request: HttpRequest) -> User:
@@ -253,7 +252,7 @@ def _page_range(page: CappedPage) -> list[int | str]:
     shown: list[int | str] = []
     for number in numbers:
         if shown and isinstance(shown[-1], int) and number > shown[-1] + 1:
-            shown.append(PAGE_ELLIPSIS)
+            shown.append(CappedPage.ELLIPSIS)
         shown.append(number)
     return shown
 
