@@ -47,6 +47,28 @@ def chromium_path() -> str:
     return path
 
 
+# Debian's Chromium, headless: Playwright cannot download its own browser here.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any], chromium_path: str) -> dict[str, Any]:
+    """Every Playwright test launches the system Chromium headless."""
+    # Playwright's sync API keeps an event loop running in the test thread, and Django refuses ORM calls from such
+    # a thread. The loop only drives the browser, so the test set-up may safely use the ORM there.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    return {**browser_type_launch_args, "executable_path": chromium_path, "args": CHROMIUM_ARGS}
+
+
 @dataclass
 class Personas:
     """One user per role and situation, and two models: A (owned by owner_a) and B (owned by owner_b).

@@ -1,39 +1,18 @@
 """Browser tests: Playwright drives Debian's Chromium against Django's live server.
 
-Playwright cannot download its own browser here, so the launch arguments point it at the system Chromium;
-without Chromium the ``chromium_path`` fixture skips these tests on a laptop and fails them in CI.
+Playwright cannot download its own browser here, so the launch arguments (``tests/conftest.py``) point it at the
+system Chromium; without Chromium the ``chromium_path`` fixture fails these tests, naming what to install.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LAPTOP = {"width": 1366, "height": 900}
-
-# Playwright's sync API keeps an event loop running in the test thread, and Django refuses ORM calls from such
-# a thread. The loop only drives the browser, so the test set-up may safely use the ORM there.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any], chromium_path: str) -> dict[str, Any]:
-    """Launch the system Chromium headless."""
-    return {**browser_type_launch_args, "executable_path": chromium_path, "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ Redoc included, and an injected inline script is refused."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -11,19 +10,6 @@ import pytest
 # A browser test: CI runs it in the SQLite pass only, like tests/browser/ (tests/markers.py).
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# Playwright's sync API keeps an event loop running in the test thread; it only drives the browser.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "plum harbour kettle 42"
 # Redoc's "API docs by Redocly" footer loads its logo from the vendor's CDN: refused, as every outside host is.
 REDOC_LOGO = "img-src https://cdn.redoc.ly/redoc/logo-mini.svg"
@@ -59,12 +45,6 @@ def main_pages(key: str) -> list[str]:
         "/api/docs/",
         "/api/redoc/",
     ]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any], chromium_path: str) -> dict[str, Any]:
-    """Launch the system Chromium headless (as tests/browser/conftest.py does for its tests)."""
-    return {**browser_type_launch_args, "executable_path": chromium_path, "args": CHROMIUM_ARGS}
 
 
 def test_chromium_reports_no_csp_violation_on_the_main_pages(live_server: Any, personas: Any, page: Any) -> None:
