@@ -41,12 +41,27 @@ def has_model_permission(user: AbstractUser | AnonymousUser, model: type[models.
     return bool(user.is_active and user.has_perm(permission_codename(model, action)))
 
 
+def _permission_name(model: type[models.Model], action: str) -> str:
+    """The permission an action needs: ``app.<action>_<model>``, or ``app.<codename>`` for ``custom:<codename>``."""
+    if action.startswith("custom:"):
+        return f"{model._meta.app_label}.{action.removeprefix('custom:')}"
+    return permission_codename(model, action)
+
+
+def _whole_table(user: AbstractUser | AnonymousUser, perm: str) -> bool | None:
+    """Rules 1 and 2: False when the user may act on no row (anonymous, inactive), True when on every row
+    (superusers, roles holding ``perm``), None when the rows decide (rules 3 and 4)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if getattr(user, "is_superuser", False) or user.has_perm(perm):
+        return True
+    return None
+
+
 def sees_every_row(user: AbstractUser | AnonymousUser, model: type[models.Model], action: str = "view") -> bool:
     """Whether :func:`restrict` gives ``user`` every row of ``model`` for ``action`` (superusers, and roles that
     hold the model-level permission): a reader of portfolio-wide figures may then skip the visibility filter."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    return bool(getattr(user, "is_superuser", False) or user.has_perm(permission_codename(model, action)))
+    return _whole_table(user, _permission_name(model, action)) is True
 
 
 def restrict(user: AbstractUser | AnonymousUser, action: str, queryset: _QS) -> _QS:
@@ -54,15 +69,11 @@ def restrict(user: AbstractUser | AnonymousUser, action: str, queryset: _QS) -> 
 
     if action not in ACTIONS and not action.startswith("custom:"):
         raise ValueError(f"unknown action {action!r}")
-    if not user.is_authenticated or not user.is_active:
-        return queryset.none()
     model = queryset.model
-    if getattr(user, "is_superuser", False):
-        return queryset
-    codename = action.removeprefix("custom:") if action.startswith("custom:") else None
-    perm = f"{model._meta.app_label}.{codename}" if codename else permission_codename(model, action)
-    if user.has_perm(perm):
-        return queryset
+    perm = _permission_name(model, action)
+    whole = _whole_table(user, perm)
+    if whole is not None:
+        return queryset if whole else queryset.none()
     parent_name: str | None = getattr(model, "permission_parent", None)
     if parent_name:
         parent_model = cast("type[models.Model]", model._meta.get_field(parent_name).related_model)
@@ -77,7 +88,8 @@ def restrict(user: AbstractUser | AnonymousUser, action: str, queryset: _QS) -> 
             queryset = queryset.filter(**{f"{other_name}__in": visible.values("pk")})
         return queryset
     if getattr(model, "object_permissions", False):
-        return queryset.filter(pk__in=_object_permission_pks(user, model, perm))
+        # Signed in: _whole_table answered for anonymous users.
+        return queryset.filter(pk__in=_object_permission_pks(cast("AbstractUser", user), model, perm))
     return queryset.none()
 
 
@@ -93,25 +105,27 @@ def may_row(user: AbstractUser | AnonymousUser, action: str, model: type[models.
     """
     from django.db.models import Exists, OuterRef, Value
 
-    if not user.is_authenticated or not user.is_active:
-        return Value(False)
-    if getattr(user, "is_superuser", False):
-        return Value(True)
-    codename = action.removeprefix("custom:") if action.startswith("custom:") else None
-    perm = f"{model._meta.app_label}.{codename}" if codename else permission_codename(model, action)
-    if user.has_perm(perm):
-        return Value(True)
-    if getattr(model, "object_permissions", False) and not getattr(model, "permission_parent", None):
-        from guardian.utils import get_user_obj_perms_model
-
-        permissions_model = get_user_obj_perms_model(model)  # type: ignore[arg-type]  # a class is accepted too
-        if not permissions_model.objects.is_generic():  # type: ignore[attr-defined]
-            return Exists(
-                permissions_model._default_manager.filter(
-                    user=user, permission_id__in=_permission_ids(perm), content_object_id=OuterRef("pk")
-                )
-            )
+    perm = _permission_name(model, action)
+    whole = _whole_table(user, perm)
+    if whole is not None:
+        return Value(whole)
+    table = _own_permission_table(model)
+    if (
+        table is not None
+        and getattr(model, "object_permissions", False)
+        and not getattr(model, "permission_parent", None)
+    ):
+        grants = table._default_manager.filter(user=user, permission_id__in=_permission_ids(perm))
+        return Exists(grants.filter(content_object_id=OuterRef("pk")))
     return Exists(restrict(user, action, model._default_manager.filter(pk=OuterRef("pk"))))
+
+
+def _own_permission_table(model: type[models.Model]) -> type[models.Model] | None:
+    """The model's own django-guardian user permission table, or None when it uses guardian's generic one."""
+    from guardian.utils import get_user_obj_perms_model
+
+    table = get_user_obj_perms_model(model)  # type: ignore[arg-type]  # a class is accepted too
+    return None if table.objects.is_generic() else table  # type: ignore[attr-defined]
 
 
 def _object_permission_pks(user: AbstractUser, model: type[models.Model], perm: str) -> models.QuerySet[Any]:
@@ -124,17 +138,14 @@ def _object_permission_pks(user: AbstractUser, model: type[models.Model], perm: 
     guardian's generic lookup.
     """
     from guardian.shortcuts import get_objects_for_user
-    from guardian.utils import get_user_obj_perms_model
 
-    permissions_model = get_user_obj_perms_model(model)  # type: ignore[arg-type]  # a class is accepted too
-    if permissions_model.objects.is_generic():  # type: ignore[attr-defined]
+    table = _own_permission_table(model)
+    if table is None:
         allowed = get_objects_for_user(
             user, perm, model._default_manager.all(), accept_global_perms=False, with_superuser=False
         )
         return allowed.values("pk")
-    return permissions_model._default_manager.filter(user=user, permission_id__in=_permission_ids(perm)).values(
-        "content_object_id"
-    )
+    return table._default_manager.filter(user=user, permission_id__in=_permission_ids(perm)).values("content_object_id")
 
 
 _PERMISSION_IDS: dict[str, tuple[int, ...]] = {}
