@@ -31,6 +31,7 @@ from audits.models import AuditRun, EvaluationDataset
 from core.middleware import current_request_id
 from core.models import User
 from core.permissions import restrict, user_can
+from core.requeue import send_each_again
 from governance.choices import EventType, FindingSeverity, FindingSource
 from governance.ledger import ledger_append
 from governance.models import TierPolicy
@@ -298,15 +299,11 @@ def audit_runs_requeue_stale(*, queued_before: dt.datetime, **kwargs: Any) -> in
     (its message was lost when the broker was down); a receiver of ``core.requeue.stale_work_requeue_requested``."""
     from audits.tasks import run_bias_audit, run_compliance_sweep  # the task module imports this one
 
-    tasks: dict[str, Any] = {AuditKind.BIAS: run_bias_audit, AuditKind.COMPLIANCE: run_compliance_sweep}
-    stale = list(
-        AuditRun.objects.filter(status=RunStatus.QUEUED, kind__in=tasks, requested_at__lt=queued_before).values_list(
-            "pk", "kind"
-        )
+    stale = AuditRun.objects.filter(status=RunStatus.QUEUED, requested_at__lt=queued_before)
+    return sum(
+        send_each_again(task, stale.filter(kind=kind).values_list("pk", flat=True))
+        for kind, task in ((AuditKind.BIAS, run_bias_audit), (AuditKind.COMPLIANCE, run_compliance_sweep))
     )
-    for run_id, kind in stale:
-        tasks[kind].delay(run_id)
-    return len(stale)
 
 
 def _dataset_content(dataset: EvaluationDataset) -> bytes:

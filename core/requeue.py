@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 from django.dispatch import Signal
 from django.utils import timezone
@@ -27,6 +29,14 @@ REQUEUE_AFTER = dt.timedelta(minutes=10)
 # Sent with ``queued_before`` (an aware datetime); each receiver re-sends the tasks of its own rows still queued
 # since before then and returns how many it sent.
 stale_work_requeue_requested = Signal()
+
+
+def send_each_again(task: Any, ids: Iterable[Any]) -> int:
+    """Queue ``task`` once for each id of a row still waiting (a receiver's work); how many were sent."""
+    waiting = list(ids)
+    for pk in waiting:
+        task.delay(pk)
+    return len(waiting)
 
 
 def stale_work_requeue(*, queued_before: dt.datetime | None = None) -> dict[str, int]:

@@ -47,6 +47,7 @@ from core.history import save_with_history
 from core.middleware import current_request_id
 from core.models import User
 from core.permissions import has_model_permission, user_can
+from core.requeue import send_each_again
 from governance.choices import EventType, FindingSeverity, FindingSource
 from governance.ledger import ledger_append
 from governance.services.findings import finding_raise
@@ -797,12 +798,8 @@ def drift_runs_requeue_stale(*, queued_before: dt.datetime, **kwargs: Any) -> in
     when the broker was down); a receiver of ``core.requeue.stale_work_requeue_requested``."""
     from monitoring.tasks import run_drift_audit  # the task module imports this one
 
-    stale = list(
-        DriftRun.objects.filter(status=RunStatus.QUEUED, requested_at__lt=queued_before).values_list("pk", flat=True)
-    )
-    for run_id in stale:
-        run_drift_audit.delay(run_id)
-    return len(stale)
+    stale = DriftRun.objects.filter(status=RunStatus.QUEUED, requested_at__lt=queued_before)
+    return send_each_again(run_drift_audit, stale.values_list("pk", flat=True))
 
 
 def _thresholds_of(run: DriftRun) -> Thresholds:

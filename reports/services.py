@@ -25,6 +25,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from core.models import User
+from core.requeue import send_each_again
 from governance.choices import EventType
 from governance.ledger import ledger_append
 from inventory.filtersets import RegisteredModelFilterSet
@@ -151,12 +152,8 @@ def exports_requeue_stale(*, queued_before: datetime.datetime, **kwargs: Any) ->
     when the broker was down); a receiver of ``core.requeue.stale_work_requeue_requested``."""
     from reports.tasks import run_export  # the task module imports this one
 
-    stale = list(
-        Export.objects.filter(status=ExportStatus.QUEUED, requested_at__lt=queued_before).values_list("pk", flat=True)
-    )
-    for export_id in stale:
-        run_export.delay(export_id)
-    return len(stale)
+    stale = Export.objects.filter(status=ExportStatus.QUEUED, requested_at__lt=queued_before)
+    return send_each_again(run_export, stale.values_list("pk", flat=True))
 
 
 @transaction.atomic
