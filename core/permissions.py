@@ -103,12 +103,10 @@ def may_row(user: AbstractUser | AnonymousUser, action: str, model: type[models.
     CI account scoped to 1,000 models: 1,000 index probes per decision). For rows with their own object
     permission table the answer is a probe of that table's (user, permission, object) index.
     """
-    from django.db.models import Exists, OuterRef, Value
-
     perm = _permission_name(model, action)
     whole = _whole_table(user, perm)
     if whole is not None:
-        return Value(whole)
+        return models.Value(whole)
     table = _own_permission_table(model)
     if (
         table is not None
@@ -116,8 +114,8 @@ def may_row(user: AbstractUser | AnonymousUser, action: str, model: type[models.
         and not getattr(model, "permission_parent", None)
     ):
         grants = table._default_manager.filter(user=user, permission_id__in=_permission_ids(perm))
-        return Exists(grants.filter(content_object_id=OuterRef("pk")))
-    return Exists(restrict(user, action, model._default_manager.filter(pk=OuterRef("pk"))))
+        return models.Exists(grants.filter(content_object_id=models.OuterRef("pk")))
+    return models.Exists(restrict(user, action, model._default_manager.filter(pk=models.OuterRef("pk"))))
 
 
 def _own_permission_table(model: type[models.Model]) -> type[models.Model] | None:
