@@ -99,6 +99,9 @@ DATABASES = {
             schemes=("sqlite", "postgres", "postgresql"),
         ),
         conn_max_age=env.int("DB_CONN_MAX_AGE", 600, minimum=0),
+        prepare_threshold=(
+            env.int("DB_PREPARE_THRESHOLD", 5, minimum=0) if env.bool("DB_PREPARED_STATEMENTS", True) else None
+        ),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

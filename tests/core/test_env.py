@@ -198,6 +198,19 @@ def test_postgres_defaults_and_options() -> None:
     assert database["OPTIONS"] == {"sslmode": "require"}
 
 
+def test_postgres_with_a_prepare_threshold_binds_on_the_server() -> None:
+    database = database_from_url("postgres://db/portal?sslmode=require", conn_max_age=0, prepare_threshold=5)
+
+    assert database["OPTIONS"] == {"server_side_binding": True, "prepare_threshold": 5, "sslmode": "require"}
+
+
+def test_sqlite_ignores_the_prepare_threshold(tmp_path: Path) -> None:
+    database = database_from_url(f"sqlite:///{tmp_path}/p.sqlite3", conn_max_age=0, prepare_threshold=5)
+
+    assert "server_side_binding" not in database["OPTIONS"]
+    assert "prepare_threshold" not in database["OPTIONS"]
+
+
 def test_postgres_without_a_database_name_is_refused_without_the_password() -> None:
     with pytest.raises(ImproperlyConfigured, match="names no database") as refused:
         database_from_url("postgres://portal:hunter2@db:5432/", conn_max_age=0)
@@ -264,3 +277,44 @@ def test_settings_with_no_environment_but_debug_run_embedded(tmp_path: Path) -> 
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "True"]
+
+
+SHOW_DATABASE_OPTIONS = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "options = s.DATABASES['default']['OPTIONS']; "
+    "print(options.get('server_side_binding'), options.get('prepare_threshold'))"
+)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "shown"),
+    [
+        ({}, ["True", "5"]),
+        ({"DB_PREPARE_THRESHOLD": "0"}, ["True", "0"]),
+        ({"DB_PREPARED_STATEMENTS": "0"}, ["None", "None"]),
+    ],
+)
+def test_prepared_statements_are_on_by_default_and_can_be_turned_off(
+    tmp_path: Path, overrides: dict[str, str], shown: list[str]
+) -> None:
+    environ = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "VAR_DIR": str(tmp_path),
+            "DEBUG": "1",
+            "DATABASE_URL": "postgres://portal@db/portal",
+            **overrides,
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", SHOW_DATABASE_OPTIONS],
+        cwd=settings.BASE_DIR,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == shown
