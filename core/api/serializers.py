@@ -120,13 +120,23 @@ def detail_url(context: Mapping[str, Any], view_name: str, lookup: Any) -> str:
     The URL is reversed once per request and view name, then filled in per object: reversing costs tens of
     microseconds, which a page of 200 rows with several links each would otherwise pay hundreds of times.
     """
+    return _detail_template(context, view_name).replace(_LOOKUP_PLACEHOLDER, quote(str(lookup), safe="@+"))
+
+
+def detail_urls(context: Mapping[str, Any], lookup: Any, *view_names: str) -> list[str]:
+    """The absolute URLs of one object under several views (its record, history, ...), quoting its lookup once."""
+    quoted = quote(str(lookup), safe="@+")
+    return [_detail_template(context, name).replace(_LOOKUP_PLACEHOLDER, quoted) for name in view_names]
+
+
+def _detail_template(context: Mapping[str, Any], view_name: str) -> str:
     cache: dict[str, str] = context.get("url_templates", {}) if isinstance(context, dict) else {}
     template = cache.get(view_name)
     if template is None:
         template = reverse(view_name, args=[_LOOKUP_PLACEHOLDER], request=context.get("request"))
         if isinstance(context, dict):
             context.setdefault("url_templates", cache)[view_name] = template
-    return template.replace(_LOOKUP_PLACEHOLDER, quote(str(lookup), safe="@+"))
+    return template
 
 
 def list_url(context: Mapping[str, Any], view_name: str, **filters: str) -> str:

@@ -8,9 +8,11 @@ queries however many rows it holds.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import ForeignKey, ManyToManyField, Model, Prefetch
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -20,6 +22,7 @@ from core.api.serializers import (
     StrictCharField,
     VisibleSlugRelatedField,
     detail_url,
+    detail_urls,
     list_url,
 )
 from core.models import User
@@ -158,17 +161,23 @@ class RegisteredModelOutputSerializer(serializers.Serializer):
         }
 
 
-_DATETIME = serializers.DateTimeField(read_only=True)
-_DATE = serializers.DateField(read_only=True)
-
-
 def _person(username: str, first_name: str, last_name: str) -> dict[str, str]:
     # User.display_name, from the joined columns instead of a loaded user.
     return {"username": username, "display_name": f"{first_name} {last_name}".strip() or username}
 
 
-def _date(value: Any) -> str | None:
-    return None if value is None else _DATE.to_representation(value)
+def _date(value: dt.date | None) -> str | None:
+    # DRF's DateField output (ISO 8601), without a field object's checks per value.
+    return None if value is None else value.isoformat()
+
+
+def _datetime(value: dt.datetime | None, zone: dt.tzinfo) -> str | None:
+    # DRF's DateTimeField output: in the current time zone, ISO 8601, UTC written as Z. DRF looks the zone up for
+    # every value; a page of 50 models has 100 of them, so the caller looks it up once.
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def registered_model_record(row: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
@@ -180,6 +189,15 @@ def registered_model_record(row: dict[str, Any], context: dict[str, Any]) -> dic
     """
     key = row["key"]
     validators = sorted(row["validator_people"] or [], key=lambda person: person[0])
+    zone = context.get("time_zone") or context.setdefault("time_zone", timezone.get_current_timezone())
+    links = detail_urls(
+        context,
+        key,
+        "registeredmodel-detail",
+        "registeredmodel-history",
+        "registeredmodel-lineage",
+        "inventory:model-detail",
+    )
     return {
         "key": key,
         "name": row["name"],
@@ -206,14 +224,14 @@ def registered_model_record(row: dict[str, Any], context: dict[str, Any]) -> dic
         "last_validated_on": _date(row["last_validated_on"]),
         "next_validation_due": _date(row["next_validation_due"]),
         "tags": sorted(row["tag_names"] or []),
-        "created_at": _DATETIME.to_representation(row["created_at"]),
-        "updated_at": _DATETIME.to_representation(row["updated_at"]),
+        "created_at": _datetime(row["created_at"], zone),
+        "updated_at": _datetime(row["updated_at"], zone),
         "links": {
-            "self": detail_url(context, "registeredmodel-detail", key),
-            "history": detail_url(context, "registeredmodel-history", key),
-            "lineage": detail_url(context, "registeredmodel-lineage", key),
+            "self": links[0],
+            "history": links[1],
+            "lineage": links[2],
             "versions": list_url(context, "modelversion-list", model=key),
-            "web": detail_url(context, "inventory:model-detail", key),
+            "web": links[3],
         },
     }
 
