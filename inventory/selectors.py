@@ -65,6 +65,7 @@ def approved_digests(version: ModelVersion) -> frozenset[str]:
     digests = set(
         Artifact.objects.filter(version=version, kind__in=DEPLOYABLE_KINDS, created_at__lte=version.approved_at)
         .exclude(digest="")
+        .order_by()  # a set: without this the artifacts' default order joins the version and its model
         .values_list("digest", flat=True)
     )
     if version.artifact_digest:
