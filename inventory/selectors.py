@@ -3,6 +3,7 @@ an API answer costs a fixed number of queries whatever its size."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -53,24 +54,32 @@ HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 DEPLOYABLE_KINDS = (ArtifactKind.CONTAINER_IMAGE, ArtifactKind.MODEL_FILE)
 
 
-def approved_digests(version: ModelVersion) -> frozenset[str]:
+def approved_digests(version: ModelVersion, recorded: Iterable[str] | None = None) -> frozenset[str]:
     """The digests a deployment of ``version`` may carry: what was approved, nothing added afterwards.
 
     That is the version's own artifact digest plus the digests of its container images and model files
     recorded before the approval. An image attached after the approval was never reviewed, so it is not
-    approved however it is named. A version that holds no approval has no approved digests.
+    approved however it is named. A version that holds no approval has no approved digests. ``recorded`` is
+    the digests of :func:`approved_artifacts` when the caller read them already (the gate, in its facts query).
     """
     if version.state not in APPROVAL_HOLDING_STATES or version.approved_by_id is None or version.approved_at is None:
         return frozenset()
-    digests = set(
-        Artifact.objects.filter(version=version, kind__in=DEPLOYABLE_KINDS, created_at__lte=version.approved_at)
-        .exclude(digest="")
-        .order_by()  # a set: without this the artifacts' default order joins the version and its model
-        .values_list("digest", flat=True)
-    )
+    if recorded is None:
+        recorded = approved_artifacts(version, version.approved_at).values_list("digest", flat=True)
+    digests = set(recorded)
     if version.artifact_digest:
         digests.add(version.artifact_digest)
     return frozenset(digests)
+
+
+def approved_artifacts(version: Any, approved_at: Any) -> QuerySet[Artifact]:
+    """The version's deployable artifacts with a digest recorded up to ``approved_at``: what
+    :func:`approved_digests` reads. ``version`` and ``approved_at`` may be ``OuterRef``s, for a subquery."""
+    return (
+        Artifact.objects.filter(version=version, kind__in=DEPLOYABLE_KINDS, created_at__lte=approved_at)
+        .exclude(digest="")
+        .order_by()  # a set: without this the artifacts' default order joins the version and its model
+    )
 
 
 def registered_model_queryset(*, user: Any, action: str = "view") -> QuerySet[RegisteredModel]:
@@ -125,7 +134,7 @@ class JSONRowsArray(Func):
         return super().as_sql(compiler, connection, template=template, **extra_context)
 
 
-def _json_rows(queryset: QuerySet[Any], *fields: str) -> Subquery:
+def json_rows(queryset: QuerySet[Any], *fields: str) -> Subquery:
     rows = queryset.order_by().annotate(_json_rows=JSONRowsArray(*fields)).values("_json_rows")
     return Subquery(rows, output_field=JSONField())
 
@@ -133,13 +142,13 @@ def _json_rows(queryset: QuerySet[Any], *fields: str) -> Subquery:
 def model_tag_names() -> Subquery:
     """Annotation: the model's tag names as a JSON array (NULL without tags), in the list's own SELECT."""
     through = RegisteredModel.tags.through
-    return _json_rows(through.objects.filter(registeredmodel_id=OuterRef("pk")), "tag__name")
+    return json_rows(through.objects.filter(registeredmodel_id=OuterRef("pk")), "tag__name")
 
 
 def model_validator_people() -> Subquery:
     """Annotation: the model's validators as ``[[username, first_name, last_name], ...]`` (NULL without any)."""
     through = RegisteredModel.validators.through
-    return _json_rows(
+    return json_rows(
         through.objects.filter(registeredmodel_id=OuterRef("pk")),
         "user__username",
         "user__first_name",
