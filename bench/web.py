@@ -105,6 +105,8 @@ def _deep_page(models: int) -> int:
 def inventory(ent: Enterprise, *, runs: int) -> list[Measurement]:
     """Inventory list API and page, model detail API and page, dashboard, as a Risk Officer and as an owner."""
     officer = _client(ent.risk_officer_id)
+    # API clients (pipelines, scripts) send a token; the signed-in cases above are the browser's.
+    officer_api = _client(token=ent.officer_token)
     owner = _client(ent.owner_id)
     deep = _deep_page(ent.counts["models"])
     filtered = f"?tier={ent.tier}&stage={ent.stage}"
@@ -114,6 +116,9 @@ def inventory(ent: Enterprise, *, runs: int) -> list[Measurement]:
         ("web", f"list API tier={ent.tier}+stage={ent.stage} (risk officer)", officer, LIST_API + filtered),
         ("web", f"list API tag={ent.tag} (risk officer)", officer, f"{LIST_API}?tag={ent.tag}"),
         ("web", f"list API deep page {deep} (risk officer)", officer, f"{LIST_API}?page={deep}"),
+        ("web", "list API first page (risk officer, token)", officer_api, LIST_API),
+        ("web", f"list API tier={ent.tier}+stage={ent.stage} (risk officer, token)", officer_api, LIST_API + filtered),
+        ("web", f"list API tag={ent.tag} (risk officer, token)", officer_api, f"{LIST_API}?tag={ent.tag}"),
         ("web", f"list API first page (owner of {ent.owner_models})", owner, LIST_API),
         ("web", "list API tier+stage (owner)", owner, LIST_API + filtered),
         ("web", "list page first (risk officer)", officer, LIST_PAGE),
@@ -121,6 +126,7 @@ def inventory(ent: Enterprise, *, runs: int) -> list[Measurement]:
         ("web", f"list page deep page {deep} (risk officer)", officer, f"{LIST_PAGE}?page={deep}"),
         ("web", "list page first (owner)", owner, LIST_PAGE),
         ("web", "model detail API (risk officer)", officer, f"{LIST_API}{key}/"),
+        ("web", "model detail API (risk officer, token)", officer_api, f"{LIST_API}{key}/"),
         ("web", "model detail page (risk officer)", officer, f"{LIST_PAGE}{key}/"),
         ("web", "dashboard page (risk officer)", officer, "/dashboard/"),
     ]

@@ -231,12 +231,13 @@ SHOW_SETTINGS = (
 )
 
 
-def load_settings(tmp_path: Path, **overrides: str) -> subprocess.CompletedProcess[str]:
-    """Load the settings in a fresh interpreter with only the given environment (plus what Python needs)."""
+def load_settings(tmp_path: Path, script: str = SHOW_SETTINGS, **overrides: str) -> subprocess.CompletedProcess[str]:
+    """Load the settings in a fresh interpreter with only the given environment (plus what Python needs) and run
+    ``script`` there."""
     environ = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
     environ.update({"DJANGO_SETTINGS_MODULE": "config.settings", "VAR_DIR": str(tmp_path), **overrides})
     return subprocess.run(
-        [sys.executable, "-c", SHOW_SETTINGS],
+        [sys.executable, "-c", script],
         cwd=settings.BASE_DIR,
         env=environ,
         capture_output=True,
@@ -297,23 +298,8 @@ SHOW_DATABASE_OPTIONS = (
 def test_prepared_statements_are_on_by_default_and_can_be_turned_off(
     tmp_path: Path, overrides: dict[str, str], shown: list[str]
 ) -> None:
-    environ = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
-    environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "VAR_DIR": str(tmp_path),
-            "DEBUG": "1",
-            "DATABASE_URL": "postgres://portal@db/portal",
-            **overrides,
-        }
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", SHOW_DATABASE_OPTIONS],
-        cwd=settings.BASE_DIR,
-        env=environ,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = load_settings(
+        tmp_path, SHOW_DATABASE_OPTIONS, DEBUG="1", DATABASE_URL="postgres://portal@db/portal", **overrides
     )
 
     assert result.returncode == 0, result.stderr
