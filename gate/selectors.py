@@ -82,11 +82,12 @@ def _count(rows: QuerySet[Any]) -> Coalesce:
 @lru_cache(maxsize=16)
 def _versions_with_facts(tier: int | None, today: dt.date) -> QuerySet[ModelVersion]:
     """Versions annotated with what the gate decides on: their model's open severe findings, their own overdue
-    approval conditions, the model's latest bias verdict and the duties of the tier policy for ``tier``.
+    approval conditions, the model's latest bias verdict, the duties of the tier policy for ``tier`` and the
+    digests of their approved artifacts.
 
-    Building these six subqueries cost about 2 ms per decision, as much as compiling and running them; they depend
-    on the tier and the day only, so they are built once per tier and day and each decision filters a copy (a
-    queryset is copied by ``filter``; this one is never evaluated itself).
+    Building the first six subqueries cost about 2 ms per decision, as much as compiling and running them; they
+    depend on the tier and the day only, so they are built once per tier and day and each decision filters a copy
+    (a queryset is copied by ``filter``; this one is never evaluated itself).
     """
     open_findings = Finding.objects.filter(model=OuterRef("model"), status__in=OPEN_FINDING_STATUSES)
     latest_bias = AuditRun.objects.filter(

@@ -134,7 +134,8 @@ class JSONRowsArray(Func):
         return super().as_sql(compiler, connection, template=template, **extra_context)
 
 
-def json_rows(queryset: QuerySet[Any], *fields: str) -> Subquery:
+def json_rows(queryset: QuerySet[Any], *fields: Any) -> Subquery:
+    """Annotation: ``fields`` of ``queryset``'s rows as a JSON array (see :class:`JSONRowsArray`), NULL without rows."""
     rows = queryset.order_by().annotate(_json_rows=JSONRowsArray(*fields)).values("_json_rows")
     return Subquery(rows, output_field=JSONField())
 
@@ -288,7 +289,7 @@ def _records_statement(alias: str, ordering: tuple[str, ...], counted: bool) -> 
     compiler = template.query.get_compiler(using=alias)
     sql, params = compiler.as_sql()
     if params or sql.count(_PAGE_MARK) != 1 or sql.count(_COUNT_MARK) != int(counted):
-        raise AssertionError("the inventory records statement has parameters or marks it should not have")
+        raise RuntimeError("the inventory records statement has parameters or marks it should not have")
     names = (*template.query.extra_select, *template.query.values_select, *template.query.annotation_select)
     converters = compiler.get_converters([column for column, _, _ in compiler.select[: compiler.col_count]])
     return _RecordsStatement(sql=sql, names=names, compiler=compiler, converters=converters)
