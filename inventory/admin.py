@@ -235,46 +235,24 @@ class ModelKeySequenceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RegisteredModelUserObjectPermission)
-class ModelAccessGrantAdmin(admin.ModelAdmin):
+class ModelAccessGrantAdmin(ReadOnlyAdmin):
     """Who holds which permission on which model, read-only: grants come from the services (owners,
-    validators, service accounts), so they always match the inventory."""
+    validators, service accounts), so they always match the inventory; to take a grant away, remove the person's
+    role on the model."""
 
     list_display = ("content_object", "user", "permission")
     list_select_related = ("content_object", "user", "permission")
     list_filter = (("permission", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("content_object__key", "user__username")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Grants follow from the inventory; they are not typed in."""
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Read-only."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Read-only: remove the person's role on the model instead."""
-        return False
-
-
-class ReportedRecordAdmin(SimpleHistoryAdmin):
-    """Read-only: artifacts and deployments are what pipelines reported, changed only by new reports."""
+class ReportedRecordAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    """Read-only: artifacts and deployments are what pipelines reported, changed only by new reports through the
+    API. Evidence is kept: a deployment the gate judged stays with its decision."""
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         """Every field: the admin shows the record and its history, it does not edit evidence."""
         return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Records come from reports through the API, never typed in."""
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Read-only (the change page still shows the record)."""
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Evidence is kept; a deployment the gate judged stays with its decision."""
-        return False
 
 
 @admin.register(Artifact)
