@@ -245,12 +245,11 @@ def registered_model_records(
     With ``limit``, only that slice from ``offset``; without it, every row (a detail read of one key). With
     ``count_up_to``, the same query also counts the queryset's rows up to that cap + 1 (None on an empty page).
     """
-    ordering = _ordering(queryset)
-    if limit and all(isinstance(name, str) for name in ordering):
-        return _records_page(queryset, tuple(ordering), offset=offset, limit=limit, count_up_to=count_up_to)
-    source = RegisteredModel.objects.filter(pk__in=_page_pks(queryset, offset, limit)) if limit else queryset
+    ordering = tuple(_ordering(queryset))
+    if limit:
+        return _records_page(queryset, ordering, offset=offset, limit=limit, count_up_to=count_up_to)
     extra = {"capped_total": _capped_total(queryset, count_up_to)} if count_up_to is not None else {}
-    rows = list(_records_query(source.order_by(*ordering), **extra))
+    rows = list(_records_query(queryset.order_by(*ordering), **extra))
     return rows, _take_total(rows, count_up_to)
 
 
@@ -268,16 +267,18 @@ _COUNT_MARK = "__inventory_capped_count__"
 @dataclass(frozen=True)
 class _RecordsStatement:
     """The records query of a page in one ordering, compiled once: its text with the page's ids and its capped
-    count left as marks, the names of its columns, and the converters Django applies to them."""
+    count left as marks (``marks``: in the order they stand in the text, which is the order of their parameters),
+    the names of its columns, and the converters Django applies to them."""
 
     sql: str
+    marks: tuple[str, ...]
     names: tuple[str, ...]
     compiler: Any
     converters: Any
 
 
 @lru_cache(maxsize=32)
-def _records_statement(alias: str, ordering: tuple[str, ...], counted: bool) -> _RecordsStatement:
+def _records_statement(alias: str, ordering: tuple[Any, ...], counted: bool) -> _RecordsStatement:
     # Compiling the records query (26 columns over three joins, two aggregated subqueries) cost about a millisecond
     # and a half per request, more than the database took to run it; only the page's ids and its count differ from
     # one request to the next, and those are compiled from the small filtered query each time.
@@ -290,28 +291,28 @@ def _records_statement(alias: str, ordering: tuple[str, ...], counted: bool) -> 
     sql, params = compiler.as_sql()
     if params or sql.count(_PAGE_MARK) != 1 or sql.count(_COUNT_MARK) != int(counted):
         raise RuntimeError("the inventory records statement has parameters or marks it should not have")
+    marks = tuple(sorted((_PAGE_MARK, _COUNT_MARK) if counted else (_PAGE_MARK,), key=sql.index))
     names = (*template.query.extra_select, *template.query.values_select, *template.query.annotation_select)
     converters = compiler.get_converters([column for column, _, _ in compiler.select[: compiler.col_count]])
-    return _RecordsStatement(sql=sql, names=names, compiler=compiler, converters=converters)
+    return _RecordsStatement(sql=sql, marks=marks, names=names, compiler=compiler, converters=converters)
 
 
 def _records_page(
-    queryset: QuerySet[Any], ordering: tuple[str, ...], *, offset: int, limit: int, count_up_to: int | None
+    queryset: QuerySet[Any], ordering: tuple[Any, ...], *, offset: int, limit: int, count_up_to: int | None
 ) -> tuple[list[dict[str, Any]], int | None]:
     """:func:`registered_model_records` for a page: the compiled-once statement around this request's page ids
     and capped count."""
     statement = _records_statement(queryset.db, ordering, count_up_to is not None)
     try:
-        page_sql, page_params = _page_pks(queryset, offset, limit).query.sql_with_params()
-        parts = [(statement.sql.index(_PAGE_MARK), _PAGE_MARK, page_sql, page_params)]
+        parts = {_PAGE_MARK: _page_pks(queryset, offset, limit).query.sql_with_params()}
         if count_up_to is not None:
-            counted, count_params = _capped_count_sql(queryset, count_up_to)
-            parts.append((statement.sql.index(_COUNT_MARK), _COUNT_MARK, counted, count_params))
+            parts[_COUNT_MARK] = _capped_count_sql(queryset, count_up_to)
     except EmptyResultSet:  # a queryset known to be empty compiles to nothing
         return [], None
     sql, params = statement.sql, list[Any]()
     # Django's own compiled SQL with its parameters kept apart, in the order the marks stand in the text.
-    for _, mark, text, text_params in sorted(parts, key=lambda part: part[0]):
+    for mark in statement.marks:
+        text, text_params = parts[mark]
         sql = sql.replace(mark, text)
         params.extend(text_params)
     with connections[queryset.db].cursor() as cursor:
