@@ -299,11 +299,14 @@ def audit_runs_requeue_stale(*, queued_before: dt.datetime, **kwargs: Any) -> in
     (its message was lost when the broker was down); a receiver of ``core.requeue.stale_work_requeue_requested``."""
     from audits.tasks import run_bias_audit, run_compliance_sweep  # the task module imports this one
 
-    stale = AuditRun.objects.filter(status=RunStatus.QUEUED, requested_at__lt=queued_before)
-    return sum(
-        send_each_again(task, stale.filter(kind=kind).values_list("pk", flat=True))
-        for kind, task in ((AuditKind.BIAS, run_bias_audit), (AuditKind.COMPLIANCE, run_compliance_sweep))
+    tasks: dict[str, Any] = {AuditKind.BIAS: run_bias_audit, AuditKind.COMPLIANCE: run_compliance_sweep}
+    stale = list(
+        AuditRun.objects.filter(status=RunStatus.QUEUED, kind__in=tasks, requested_at__lt=queued_before).values_list(
+            "pk", "kind"
+        )
     )
+    # One read for both kinds, then each kind's task for its rows.
+    return sum(send_each_again(task, [pk for pk, of in stale if of == kind]) for kind, task in tasks.items())
 
 
 def _dataset_content(dataset: EvaluationDataset) -> bytes:
