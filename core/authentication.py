@@ -24,6 +24,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from core import lockout
+from core.compiled import CompiledQuery
 from core.models import TOKEN_PREFIX, ApiToken
 
 # How often one web process writes a token's use to its row. An UPDATE on every request made every API call,
@@ -89,6 +90,11 @@ class TokenUseRecorder:
 
 token_uses = TokenUseRecorder()
 
+# Every API request looks its token up: compiled once, not on each request (core.compiled).
+_TOKEN_BY_LOOKUP = CompiledQuery(
+    lambda lookup: ApiToken.objects.select_related("user").filter(lookup=lookup).order_by()[:1], lookup=str
+)
+
 
 @atexit.register
 def _write_held_uses() -> None:
@@ -133,7 +139,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         lookup, _, _secret = rest.partition("_")
         if prefix != TOKEN_PREFIX or not lookup:
             raise exceptions.AuthenticationFailed("Invalid token.")
-        token = ApiToken.objects.select_related("user").filter(lookup=lookup).first()
+        token = _TOKEN_BY_LOOKUP.first(lookup=lookup)
         if token is None or not hmac.compare_digest(token.digest, ApiToken.hash_secret(clear)):
             raise exceptions.AuthenticationFailed("Invalid token.")
         if not token.is_usable:

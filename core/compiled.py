@@ -1,0 +1,144 @@
+"""Model queries compiled to SQL once per process and run again with other values.
+
+Django compiles a queryset to SQL every time it runs it, which for a lookup on the path of every API request (the
+token and its user, a gate decision's version) costs more than the database takes to answer. A
+:class:`CompiledQuery` compiles its queryset once per database alias, with a stand-in value for each parameter
+it names, and from then on only puts the request's values where the stand-ins stand: the SQL text is the same
+on every run, so with server-side binding PostgreSQL also plans it once per connection. The rows become model
+instances the way Django's own iterator makes them (the columns' converters, ``select_related`` objects and
+annotations), so callers get what the queryset would have given them.
+
+Only scalar parameters can be slots (a value compared with ``=``, for example); a lookup that rewrites its value
+(``contains``, ``iexact``) or a list whose length shapes the SQL would not find its stand-in, and compiling
+refuses it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
+
+ModelT = TypeVar("ModelT", bound=Model)
+
+# Stand-ins nobody stores: a control character no form accepts, and integers far below any primary key.
+_TEXT_STAND_IN = "\x1e{name}\x1e"
+_INTEGER_STAND_IN = -(2**62)
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """One compiled query: its SQL, its parameters with the slots' positions, and how rows become objects."""
+
+    sql: str
+    params: tuple[Any, ...]
+    slots: dict[str, tuple[int, ...]]
+    compiler: Any
+    converters: dict[int, Any]
+    model: type[Model]
+    init_list: tuple[str, ...]
+    fields: slice
+    related_populators: tuple[Any, ...]
+    annotations: tuple[tuple[str, int], ...]
+
+
+class CompiledQuery(Generic[ModelT]):
+    """A queryset built by ``build(**slots)`` and compiled once per alias; :meth:`all` runs it with values.
+
+    ``slots`` maps each parameter's name to its type (``str`` or ``int``)::
+
+        TOKEN = CompiledQuery(lambda lookup: ApiToken.objects.select_related("user").filter(lookup=lookup)[:1],
+                              lookup=str)
+        tokens = TOKEN.all(lookup="abc123")
+    """
+
+    def __init__(self, build: Callable[..., QuerySet[ModelT]], **slots: type) -> None:
+        unknown = {name: kind for name, kind in slots.items() if kind not in (str, int)}
+        if unknown:
+            raise TypeError(f"compiled query slots must be str or int, not {unknown}")
+        self.build = build
+        self.slot_types = slots
+        self._statements: dict[str, _Statement] = {}
+        self._lock = threading.Lock()
+
+    def all(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[ModelT]:
+        """The queryset's objects for these slot values, in one query."""
+        if values.keys() != self.slot_types.keys():
+            raise TypeError(f"give exactly the slots {sorted(self.slot_types)}, not {sorted(values)}")
+        statement = self._statements.get(using) or self._compile(using)
+        params = list(statement.params)
+        for name, positions in statement.slots.items():
+            value = values[name]
+            for position in positions:
+                # The compiled parameter's own type (Django wraps some integers for psycopg) keeps the statement's
+                # parameter types, and so its prepared plan, the same from run to run.
+                stand_in = statement.params[position]
+                params[position] = value if value is None or type(stand_in) in (str, int) else type(stand_in)(value)
+        with connections[using].cursor() as cursor:
+            cursor.execute(statement.sql, params)
+            rows: Any = cursor.fetchall()
+        if statement.converters:
+            rows = statement.compiler.apply_converters(rows, statement.converters)
+        return [self._object(statement, using, row) for row in rows]
+
+    def first(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> ModelT | None:
+        """The first object for these values, or None."""
+        found = self.all(using, **values)
+        return found[0] if found else None
+
+    @staticmethod
+    def _object(statement: _Statement, using: str, row: Any) -> Any:
+        obj = statement.model.from_db(using, statement.init_list, row[statement.fields])
+        for populator in statement.related_populators:
+            populator.populate(row, obj)
+        for name, position in statement.annotations:
+            setattr(obj, name, row[position])
+        return obj
+
+    def _compile(self, using: str) -> _Statement:
+        with self._lock:
+            if using in self._statements:
+                return self._statements[using]
+            counter = itertools.count()
+            stand_ins = {
+                name: _TEXT_STAND_IN.format(name=name) if kind is str else _INTEGER_STAND_IN - next(counter)
+                for name, kind in self.slot_types.items()
+            }
+            queryset = self.build(**stand_ins).using(using)
+            compiler = queryset.query.get_compiler(using=using)
+            sql, params = compiler.as_sql()
+            slots = {
+                name: tuple(
+                    position
+                    for position, param in enumerate(params)
+                    if type(param) is not bool and isinstance(param, type(stand_in)) and param == stand_in
+                )
+                for name, stand_in in stand_ins.items()
+            }
+            missing = sorted(name for name, positions in slots.items() if not positions)
+            if missing:
+                raise ValueError(f"the compiled query does not take {missing} as plain parameters")
+            klass_info = compiler.klass_info
+            select = compiler.select
+            model_fields = klass_info["select_fields"]
+            fields = slice(model_fields[0], model_fields[-1] + 1)
+            statement = _Statement(
+                sql=sql,
+                params=tuple(params),
+                slots=slots,
+                compiler=compiler,
+                converters=compiler.get_converters([column for column, _, _ in select[: compiler.col_count]]),
+                model=klass_info["model"],
+                init_list=tuple(column[0].target.attname for column in select[fields]),
+                fields=fields,
+                related_populators=tuple(get_related_populators(klass_info, select, using)),
+                annotations=tuple(compiler.annotation_col_map.items()),
+            )
+            self._statements[using] = statement
+            return statement

@@ -1,0 +1,93 @@
+"""CompiledQuery runs a queryset compiled once with other values and gives what the queryset gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
+
+from core.compiled import CompiledQuery
+from inventory.models import ModelVersion, RegisteredModel
+from tests.factories import ModelVersionFactory, RegisteredModelFactory
+
+pytestmark = pytest.mark.django_db
+
+BY_KEY: CompiledQuery[RegisteredModel] = CompiledQuery(
+    lambda key: (
+        RegisteredModel.objects.select_related("business_unit", "business_owner")
+        .annotate(version_count=Count("versions"))
+        .filter(key=key)
+    ),
+    key=str,
+)
+BY_MODEL_AND_NUMBER: CompiledQuery[ModelVersion] = CompiledQuery(
+    lambda model_id, version: ModelVersion.objects.select_related("model").filter(model_id=model_id, version=version),
+    model_id=int,
+    version=str,
+)
+
+
+def test_the_objects_equal_those_of_the_queryset_with_related_rows_and_annotations_loaded() -> None:
+    model = RegisteredModelFactory(key="CR-0001")
+    ModelVersionFactory(model=model, version="1.0.0")
+    ModelVersionFactory(model=model, version="1.1.0")
+    RegisteredModelFactory(key="CR-0002")
+
+    (found,) = BY_KEY.all(key="CR-0001")
+
+    expected = RegisteredModel.objects.get(key="CR-0001")
+    assert found.pk == expected.pk
+    assert {field.attname: getattr(found, field.attname) for field in RegisteredModel._meta.concrete_fields} == {
+        field.attname: getattr(expected, field.attname) for field in RegisteredModel._meta.concrete_fields
+    }
+    assert found.version_count == 2  # type: ignore[attr-defined]
+    assert found._state.db == "default" and not found._state.adding
+    with CaptureQueriesContext(connection) as queries:
+        assert (found.business_unit.code, found.business_owner.username) == (
+            model.business_unit.code,
+            model.business_owner.username,
+        )
+    assert len(queries) == 0
+
+
+def test_other_values_run_the_same_statement_with_other_parameters() -> None:
+    for key in ("CR-0001", "CR-0002", "CR-0003"):
+        RegisteredModelFactory(key=key)
+
+    with CaptureQueriesContext(connection) as queries:
+        found = [BY_KEY.first(key=key) for key in ("CR-0003", "CR-0001", "CR-0404")]
+
+    assert [model.key if model else None for model in found] == ["CR-0003", "CR-0001", None]
+    texts = {query["sql"].replace("CR-0003", "?").replace("CR-0001", "?").replace("CR-0404", "?") for query in queries}
+    assert len(queries) == 3 and len(texts) == 1
+
+
+def test_integer_and_text_slots_together() -> None:
+    model = RegisteredModelFactory()
+    other = RegisteredModelFactory()
+    wanted = ModelVersionFactory(model=model, version="2.0.0")
+    ModelVersionFactory(model=other, version="2.0.0")
+
+    (found,) = BY_MODEL_AND_NUMBER.all(model_id=model.pk, version="2.0.0")
+
+    assert found.pk == wanted.pk and found.model.key == model.key
+    assert BY_MODEL_AND_NUMBER.all(model_id=other.pk + 1000, version="2.0.0") == []
+
+
+def test_a_slot_the_query_rewrites_is_refused_when_compiled() -> None:
+    contains: CompiledQuery[Any] = CompiledQuery(
+        lambda text: RegisteredModel.objects.filter(name__icontains=text), text=str
+    )
+
+    with pytest.raises(ValueError, match="text"):
+        contains.all(text="credit")
+
+
+def test_slots_must_be_text_or_integers_and_all_be_given() -> None:
+    with pytest.raises(TypeError, match="str or int"):
+        CompiledQuery(lambda when: RegisteredModel.objects.filter(created_at=when), when=object)
+    with pytest.raises(TypeError, match="exactly the slots"):
+        BY_KEY.all(name="CR-0001")
