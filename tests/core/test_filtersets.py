@@ -61,3 +61,64 @@ def test_choices_computed_from_the_request_are_computed_for_each_request(rf: Any
     assert allowed.is_valid()
     assert not refused.is_valid()
     assert "unit" in refused.errors
+
+
+class StageByMethod(PortalFilterSet):
+    stage = django_filters.CharFilter(method="filter_stage")
+    ordering = django_filters.OrderingFilter(fields=(("key", "key"), ("name", "name")))
+
+    class Meta:
+        model = RegisteredModel
+        fields: list[str] = []
+
+    def filter_stage(self, queryset: Any, name: str, value: str) -> Any:
+        self.called_with = value
+        return queryset.filter(lifecycle_stage=value)
+
+
+def test_each_filterset_has_its_own_filters_and_their_methods_call_it() -> None:
+    first = StageByMethod(QueryDict("stage=production"), queryset=RegisteredModel.objects.all())
+    second = StageByMethod(QueryDict("stage=retired"), queryset=RegisteredModel.objects.all())
+
+    assert first.filters["stage"] is not second.filters["stage"]
+    assert first.filters["stage"] is not StageByMethod.base_filters["stage"]
+    assert first.filters["stage"].parent is first and second.filters["stage"].parent is second
+    assert first.filters["stage"].extra is not StageByMethod.base_filters["stage"].extra
+    first.qs, second.qs  # noqa: B018 - evaluating the property runs the filters
+    assert (first.called_with, second.called_with) == ("production", "retired")
+    assert not hasattr(StageByMethod.base_filters["stage"], "parent")
+
+
+def test_choices_from_the_request_do_not_stay_on_the_declared_filter(rf: Any) -> None:
+    UnitsFromRequest(
+        QueryDict("unit=RETAIL"), queryset=RegisteredModel.objects.all(), request=rf.get("/", {"allowed": "RETAIL"})
+    ).is_valid()
+
+    assert UnitsFromRequest.base_filters["unit"].extra["queryset"] is units_of
+    assert "_field" not in UnitsFromRequest.base_filters["unit"].__dict__
+
+
+def test_a_form_that_changes_its_widgets_and_their_choices_changes_no_other_form() -> None:
+    first = StageByMethod(QueryDict(""), queryset=RegisteredModel.objects.all())
+    second = StageByMethod(QueryDict(""), queryset=RegisteredModel.objects.all())
+    declared = list(second.form.fields["ordering"].choices)
+
+    # What the inventory page does to its form: other choices on the ordering widget, another widget for a field.
+    first.form.fields["ordering"].widget.choices = [("", "Key (default)")]
+    first.form.fields["ordering"].error_messages["invalid_choice"] = "Changed by one view"
+    first.form.fields["stage"].widget = django_filters.widgets.BooleanWidget()
+
+    third = StageByMethod(QueryDict(""), queryset=RegisteredModel.objects.all())
+    for other in (second, third):
+        assert list(other.form.fields["ordering"].choices) == declared
+        assert list(other.form.fields["ordering"].widget.choices) == declared
+        assert not isinstance(other.form.fields["stage"].widget, django_filters.widgets.BooleanWidget)
+        assert other.form.fields["ordering"].error_messages["invalid_choice"] != "Changed by one view"
+
+
+def test_a_model_choice_field_of_each_form_has_its_own_queryset() -> None:
+    first = StageAndUnit(QueryDict(""), queryset=RegisteredModel.objects.all())
+    second = StageAndUnit(QueryDict(""), queryset=RegisteredModel.objects.all())
+
+    assert first.form.fields["unit"].queryset is not second.form.fields["unit"].queryset
+    assert first.form.fields["unit"].widget is not second.form.fields["unit"].widget
