@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -24,6 +25,8 @@ from typing import Any, Generic, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
 
 ModelT = TypeVar("ModelT", bound=Model)
 
@@ -51,21 +54,32 @@ class _Statement:
 class CompiledQuery(Generic[ModelT]):
     """A queryset built by ``build(**slots)`` and compiled once per alias; :meth:`all` runs it with values.
 
-    ``slots`` maps each parameter's name to its type (``str`` or ``int``)::
+    ``slots`` maps each parameter's name to its type (``str`` or ``int``); a slot named in ``may_be_unused`` may
+    be left out of the SQL by ``build`` (the permission gate leaves out the user's id for roles that see every
+    row)::
 
         TOKEN = CompiledQuery(lambda lookup: ApiToken.objects.select_related("user").filter(lookup=lookup)[:1],
                               lookup=str)
         tokens = TOKEN.all(lookup="abc123")
     """
 
-    def __init__(self, build: Callable[..., QuerySet[ModelT]], **slots: type) -> None:
+    def __init__(
+        self, build: Callable[..., QuerySet[ModelT]], *, may_be_unused: tuple[str, ...] = (), **slots: type
+    ) -> None:
         unknown = {name: kind for name, kind in slots.items() if kind not in (str, int)}
         if unknown:
             raise TypeError(f"compiled query slots must be str or int, not {unknown}")
         self.build = build
         self.slot_types = slots
+        self.may_be_unused = frozenset(may_be_unused)
         self._statements: dict[str, _Statement] = {}
         self._lock = threading.Lock()
+        _ALL.add(self)
+
+    def forget(self) -> None:
+        """Compile again on the next run (after migrations: a query may name rows they recreate)."""
+        with self._lock:
+            self._statements.clear()
 
     def all(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[ModelT]:
         """The queryset's objects for these slot values, in one query."""
@@ -121,7 +135,9 @@ class CompiledQuery(Generic[ModelT]):
                 )
                 for name, stand_in in stand_ins.items()
             }
-            missing = sorted(name for name, positions in slots.items() if not positions)
+            missing = sorted(
+                name for name, positions in slots.items() if not positions and name not in self.may_be_unused
+            )
             if missing:
                 raise ValueError(f"the compiled query does not take {missing} as plain parameters")
             klass_info = compiler.klass_info
@@ -142,3 +158,14 @@ class CompiledQuery(Generic[ModelT]):
             )
             self._statements[using] = statement
             return statement
+
+
+_ALL: weakref.WeakSet[CompiledQuery[Any]] = weakref.WeakSet()
+
+
+@receiver(post_migrate)
+def _forget_compiled_queries(**kwargs: Any) -> None:
+    # A query built with ids read from the database (the permission gate names permission rows by id) must not
+    # outlive a test database that was flushed and filled again.
+    for query in list(_ALL):
+        query.forget()

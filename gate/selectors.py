@@ -14,7 +14,8 @@ from django.db.models.functions import Coalesce
 from audits.choices import AuditKind, RunStatus
 from audits.compliance import EVIDENCE_SUBTYPE_FIELDS, evidence_keys
 from audits.models import AuditRun
-from core.permissions import may_row, restrict
+from core.compiled import CompiledQuery
+from core.permissions import RestrictedCompiledQuery, may_row, restrict
 from gate.models import GateDecision
 from gate.reasons import GateFacts
 from governance.choices import OPEN_FINDING_STATUSES, FindingSeverity, FindingSource
@@ -59,18 +60,26 @@ def askable_model(*, user: Any, key: str) -> tuple[RegisteredModel | None, bool]
     a constant for roles, a probe of the permission index otherwise), instead of a query for the model and two more
     for the permissions.
     """
-    model = (
+    model: Any = _ASKABLE_MODEL.first(user, key=key)
+    if model is None:
+        return None, False
+    return model, bool(model.gate_may_change or model.gate_may_report)
+
+
+# Compiled once per set of roles (core.permissions.RestrictedCompiledQuery): building and compiling this query
+# cost 2 ms per decision, running it 0.2 ms.
+_ASKABLE_MODEL: RestrictedCompiledQuery[RegisteredModel] = RestrictedCompiledQuery(
+    lambda user, key: (
         restrict(user, "view", RegisteredModel.objects.all())
         .filter(key=key)
         .annotate(
             gate_may_change=may_row(user, "change", RegisteredModel),
             gate_may_report=may_row(user, "custom:report_registeredmodel", RegisteredModel),
         )
-        .first()
-    )
-    if model is None:
-        return None, False
-    return model, bool(model.gate_may_change or model.gate_may_report)
+        .order_by()[:1]
+    ),
+    key=str,
+)
 
 
 def _count(rows: QuerySet[Any]) -> Coalesce:
@@ -80,14 +89,14 @@ def _count(rows: QuerySet[Any]) -> Coalesce:
 
 
 @lru_cache(maxsize=16)
-def _versions_with_facts(tier: int | None, today: dt.date) -> QuerySet[ModelVersion]:
+def _version_with_facts(tier: int | None, today: dt.date) -> CompiledQuery[ModelVersion]:
     """Versions annotated with what the gate decides on: their model's open severe findings, their own overdue
     approval conditions, the model's latest bias verdict, the duties of the tier policy for ``tier`` and the
     digests of their approved artifacts.
 
-    Building the first six subqueries cost about 2 ms per decision, as much as compiling and running them; they
-    depend on the tier and the day only, so they are built once per tier and day and each decision filters a copy
-    (a queryset is copied by ``filter``; this one is never evaluated itself).
+    Building and compiling the query cost 1.5 ms per decision, running it 0.3 ms; its subqueries depend on the
+    tier and the day only, so it is compiled once per tier and day (:class:`core.compiled.CompiledQuery`) and
+    run with the model's id and the version's label.
     """
     open_findings = Finding.objects.filter(model=OuterRef("model"), status__in=OPEN_FINDING_STATUSES)
     latest_bias = AuditRun.objects.filter(
@@ -99,7 +108,7 @@ def _versions_with_facts(tier: int | None, today: dt.date) -> QuerySet[ModelVers
         policy = TierPolicy.objects.filter(pack__is_active=True, tier=tier)
         policy_evidence = Subquery(policy.values("required_evidence")[:1], output_field=JSONField())
         policy_cadence = Subquery(policy.values("bias_audit_cadence_days")[:1])
-    return ModelVersion.objects.annotate(
+    facts = ModelVersion.objects.annotate(
         gate_severe_findings=_count(open_findings.filter(severity__in=SEVERE)),
         gate_overdue_conditions=_count(
             open_findings.filter(version=OuterRef("pk"), source=FindingSource.APPROVAL_CONDITION, due_date__lt=today)
@@ -110,6 +119,11 @@ def _versions_with_facts(tier: int | None, today: dt.date) -> QuerySet[ModelVers
         gate_policy_cadence=policy_cadence,
         # The digests approved_digests() reads, in the same row instead of a query of their own.
         gate_artifact_digests=json_rows(approved_artifacts(OuterRef("pk"), OuterRef("approved_at")), "digest"),
+    )
+    return CompiledQuery(
+        lambda model_id, version: facts.filter(model_id=model_id, version=version).order_by()[:1],
+        model_id=int,
+        version=str,
     )
 
 
@@ -123,7 +137,7 @@ def gate_facts(
     latest bias verdict, the tier policy's duties and the digests of its approved artifacts as subqueries of the
     same row; then the evidence its artifacts provide.
     """
-    version = _versions_with_facts(model.risk_tier, now.date()).filter(model=model, version=version_label).first()
+    version = _version_with_facts(model.risk_tier, now.date()).first(model_id=model.pk, version=version_label)
     base = GateFacts(
         model_key=model.key,
         version_label=version_label,
