@@ -90,6 +90,8 @@ class TokenUseRecorder:
 
 token_uses = TokenUseRecorder()
 
+_USER_BY_ID = CompiledQuery(lambda user_id: get_user_model()._default_manager.filter(pk=user_id), user_id=int)
+
 # Every API request looks its token up: compiled once, not on each request (core.compiled).
 _TOKEN_BY_LOOKUP = CompiledQuery(
     lambda lookup: ApiToken.objects.select_related("user").filter(lookup=lookup).order_by()[:1], lookup=str
@@ -159,6 +161,15 @@ class PersonModelBackend(ModelBackend):
 
     def user_can_authenticate(self, user: Any) -> bool:
         return super().user_can_authenticate(user) and not getattr(user, "is_service_account", False)
+
+    def get_user(self, user_id: Any) -> Any:
+        """The user a session names (Django's lookup), read with a statement compiled once: every signed-in
+        request asks."""
+        try:
+            user = _USER_BY_ID.first(user_id=int(user_id))
+        except (TypeError, ValueError):
+            return None
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         """The user's role and direct permissions in one statement (Django's backend asks twice on every request)."""

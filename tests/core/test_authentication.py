@@ -154,3 +154,17 @@ def test_token_requests_need_no_csrf_token(personas, api_client_for):
     client.enforce_csrf_checks = True
     response = client.patch(f"{MODELS}RB-0001/", {"name": "Pipeline rename"}, format="json")
     assert response.status_code == 200
+
+
+def test_a_session_names_its_user_by_id_and_only_active_people_are_found(personas):
+    from core.authentication import PersonModelBackend
+
+    backend = PersonModelBackend()
+    assert backend.get_user(personas.owner_a.pk) == personas.owner_a
+    assert backend.get_user(str(personas.owner_b.pk)) == personas.owner_b
+    assert backend.get_user(personas.ci_scoped.pk) is None  # service accounts never sign in with a session
+    assert backend.get_user(personas.owner_a.pk + 10_000) is None
+    assert backend.get_user("not a number") is None
+    personas.owner_a.is_active = False
+    personas.owner_a.save(update_fields=["is_active"])
+    assert backend.get_user(personas.owner_a.pk) is None
