@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
@@ -95,6 +96,7 @@ class CompiledQuery(Generic[ModelT]):
                 stand_in = statement.params[position]
                 params[position] = value if value is None or type(stand_in) in (str, int) else type(stand_in)(value)
         with connections[using].cursor() as cursor:
+            native_timestamps(cursor)
             cursor.execute(statement.sql, params)
             rows: Any = cursor.fetchall()
         if statement.converters:
@@ -158,6 +160,25 @@ class CompiledQuery(Generic[ModelT]):
             )
             self._statements[using] = statement
             return statement
+
+
+def native_timestamps(cursor: Any) -> None:
+    """Let this cursor read ``timestamptz`` values with psycopg's own loader (its C one, with psycopg[binary]).
+
+    Django installs a loader of its own on PostgreSQL connections, a Python subclass of psycopg's Python loader
+    that sets the connection's time zone on each value; a page of 50 records has 100 timestamps, and reading them
+    took 0.3 ms of the page. When the session's time zone is UTC (``USE_TZ`` on, no ``TIME_ZONE`` for the
+    database: the portal's settings) psycopg's loader gives the very same aware UTC datetimes, so only this
+    cursor is switched to it; elsewhere, and on SQLite, nothing changes.
+    """
+    wrapper = cursor.db
+    if wrapper.vendor != "postgresql" or not settings.USE_TZ or wrapper.timezone_name != "UTC":
+        return
+    import psycopg
+    from psycopg.postgres import types
+
+    oid = types["timestamptz"].oid
+    cursor.cursor.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, psycopg.pq.Format.TEXT))
 
 
 _ALL: weakref.WeakSet[CompiledQuery[Any]] = weakref.WeakSet()

@@ -33,6 +33,7 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
+from core.compiled import native_timestamps
 from core.models import User
 from core.permissions import restrict
 from inventory.choices import APPROVAL_HOLDING_STATES, ArtifactKind, DeploymentStatus
@@ -316,6 +317,7 @@ def _records_page(
         sql = sql.replace(mark, text)
         params.extend(text_params)
     with connections[queryset.db].cursor() as cursor:
+        native_timestamps(cursor)
         cursor.execute(sql, params)
         fetched: Any = cursor.fetchall()
     if statement.converters:

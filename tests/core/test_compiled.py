@@ -91,3 +91,34 @@ def test_slots_must_be_text_or_integers_and_all_be_given() -> None:
         CompiledQuery(lambda when: RegisteredModel.objects.filter(created_at=when), when=object)
     with pytest.raises(TypeError, match="exactly the slots"):
         BY_KEY.all(name="CR-0001")
+
+
+def test_timestamps_read_with_psycopgs_loader_equal_what_django_reads() -> None:
+    import datetime as dt
+
+    from core.compiled import native_timestamps
+
+    model = RegisteredModelFactory()
+    RegisteredModel.objects.filter(pk=model.pk).update(
+        created_at=dt.datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        updated_at=dt.datetime(2026, 1, 1, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=5))),
+    )
+    expected = RegisteredModel.objects.values_list("created_at", "updated_at").get(pk=model.pk)
+
+    with connection.cursor() as cursor:
+        native_timestamps(cursor)
+        cursor.execute('SELECT "created_at", "updated_at" FROM "inventory_registeredmodel" WHERE "id" = %s', [model.pk])
+        (row,) = cursor.fetchall()
+        if connection.vendor == "postgresql":
+            loader = cursor.cursor.adapters.get_loader(1184, 0)  # timestamptz, text
+            assert loader.__module__.startswith(("psycopg_binary", "psycopg_c", "psycopg.types"))
+        ops: Any = connection.ops  # SQLite's operations convert its text timestamps
+        values = (
+            row
+            if connection.vendor == "postgresql"
+            else tuple(ops.convert_datetimefield_value(value, None, connection) for value in row)
+        )
+
+    assert values == expected
+    assert values[1] == dt.datetime(2025, 12, 31, 19, 0, tzinfo=dt.UTC)
+    assert all(value.utcoffset() == dt.timedelta(0) for value in values)
