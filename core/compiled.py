@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
-from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
+from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
@@ -45,15 +45,19 @@ class _Statement:
     slots: dict[str, tuple[int, ...]]
     compiler: Any
     converters: dict[int, Any]
-    model: type[Model]
-    init_list: tuple[str, ...]
-    fields: slice
-    related_populators: tuple[Any, ...]
-    annotations: tuple[tuple[str, int], ...]
+    # A query of model objects: how a row becomes one.
+    model: type[Model] | None = None
+    init_list: tuple[str, ...] = ()
+    fields: slice | None = None
+    related_populators: tuple[Any, ...] = ()
+    annotations: tuple[tuple[str, int], ...] = ()
+    # A values() query: its columns' names.
+    names: tuple[str, ...] = ()
 
 
 class CompiledQuery(Generic[ModelT]):
-    """A queryset built by ``build(**slots)`` and compiled once per alias; :meth:`all` runs it with values.
+    """A queryset built by ``build(**slots)`` and compiled once per alias; :meth:`all` runs it with values (or
+    :meth:`dicts`, for a ``values()`` queryset).
 
     ``slots`` maps each parameter's name to its type (``str`` or ``int``); a slot named in ``may_be_unused`` may
     be left out of the SQL by ``build`` (the permission gate leaves out the user's id for roles that see every
@@ -84,6 +88,19 @@ class CompiledQuery(Generic[ModelT]):
 
     def all(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[ModelT]:
         """The queryset's objects for these slot values, in one query."""
+        statement, rows = self._run(using, values)
+        if statement.model is None:
+            raise TypeError("a values() query gives rows: call dicts()")
+        return [self._object(statement, using, row) for row in rows]
+
+    def dicts(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[dict[str, Any]]:
+        """The rows of a ``values()`` queryset for these slot values, as dictionaries, in one query."""
+        statement, rows = self._run(using, values)
+        if statement.model is not None:
+            raise TypeError("a query of model objects gives objects: call all()")
+        return [dict(zip(statement.names, row, strict=True)) for row in rows]
+
+    def _run(self, using: str, values: dict[str, Any]) -> tuple[_Statement, Any]:
         if values.keys() != self.slot_types.keys():
             raise TypeError(f"give exactly the slots {sorted(self.slot_types)}, not {sorted(values)}")
         statement = self._statements.get(using) or self._compile(using)
@@ -101,7 +118,7 @@ class CompiledQuery(Generic[ModelT]):
             rows: Any = cursor.fetchall()
         if statement.converters:
             rows = statement.compiler.apply_converters(rows, statement.converters)
-        return [self._object(statement, using, row) for row in rows]
+        return statement, rows
 
     def first(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> ModelT | None:
         """The first object for these values, or None."""
@@ -110,7 +127,8 @@ class CompiledQuery(Generic[ModelT]):
 
     @staticmethod
     def _object(statement: _Statement, using: str, row: Any) -> Any:
-        obj = statement.model.from_db(using, statement.init_list, row[statement.fields])
+        model: Any = statement.model
+        obj = model.from_db(using, statement.init_list, row[statement.fields or slice(0)])
         for populator in statement.related_populators:
             populator.populate(row, obj)
         for name, position in statement.annotations:
@@ -144,20 +162,32 @@ class CompiledQuery(Generic[ModelT]):
                 raise ValueError(f"the compiled query does not take {missing} as plain parameters")
             klass_info = compiler.klass_info
             select = compiler.select
-            model_fields = klass_info["select_fields"]
-            fields = slice(model_fields[0], model_fields[-1] + 1)
-            statement = _Statement(
-                sql=sql,
-                params=tuple(params),
-                slots=slots,
-                compiler=compiler,
-                converters=compiler.get_converters([column for column, _, _ in select[: compiler.col_count]]),
-                model=klass_info["model"],
-                init_list=tuple(column[0].target.attname for column in select[fields]),
-                fields=fields,
-                related_populators=tuple(get_related_populators(klass_info, select, using)),
-                annotations=tuple(compiler.annotation_col_map.items()),
-            )
+            converters = compiler.get_converters([column for column, _, _ in select[: compiler.col_count]])
+            query = queryset.query
+            if queryset._iterable_class is not ModelIterable:  # a values() query: plain rows
+                statement = _Statement(
+                    sql=sql,
+                    params=tuple(params),
+                    slots=slots,
+                    compiler=compiler,
+                    converters=converters,
+                    names=(*query.extra_select, *query.values_select, *query.annotation_select),
+                )
+            else:
+                model_fields = klass_info["select_fields"]
+                fields = slice(model_fields[0], model_fields[-1] + 1)
+                statement = _Statement(
+                    sql=sql,
+                    params=tuple(params),
+                    slots=slots,
+                    compiler=compiler,
+                    converters=converters,
+                    model=klass_info["model"],
+                    init_list=tuple(column[0].target.attname for column in select[fields]),
+                    fields=fields,
+                    related_populators=tuple(get_related_populators(klass_info, select, using)),
+                    annotations=tuple(compiler.annotation_col_map.items()),
+                )
             self._statements[using] = statement
             return statement
 

@@ -37,18 +37,25 @@ def version_evidence(version: ModelVersion) -> frozenset[str]:
 
     One query of distinct (kind, sub-type) pairs, however many artifacts the version holds.
     """
-    subtype_fields = sorted(set(EVIDENCE_SUBTYPE_FIELDS.values()))
-    rows = (
-        Artifact.objects.filter(version=version)
-        .order_by()
-        .annotate(**{f"sub_{name}": KT(f"metadata__{name}") for name in subtype_fields})
-        .values_list("kind", *(f"sub_{name}" for name in subtype_fields))
-        .distinct()
-    )
     names: set[str] = set()
-    for kind, *subtypes in rows:
-        names |= evidence_keys(kind, dict(zip(subtype_fields, subtypes, strict=True)))
+    for row in _EVIDENCE_ROWS.dicts(version_id=version.pk):
+        kind = row.pop("kind")
+        names |= evidence_keys(kind, {name.removeprefix("sub_"): value for name, value in row.items()})
     return frozenset(names)
+
+
+_SUBTYPE_FIELDS = sorted(set(EVIDENCE_SUBTYPE_FIELDS.values()))
+# Compiled once: building and compiling it cost more than running it.
+_EVIDENCE_ROWS: CompiledQuery[Artifact] = CompiledQuery(
+    lambda version_id: (
+        Artifact.objects.filter(version_id=version_id)
+        .order_by()
+        .annotate(**{f"sub_{name}": KT(f"metadata__{name}") for name in _SUBTYPE_FIELDS})
+        .values("kind", *(f"sub_{name}" for name in _SUBTYPE_FIELDS))
+        .distinct()
+    ),
+    version_id=int,
+)
 
 
 def askable_model(*, user: Any, key: str) -> tuple[RegisteredModel | None, bool]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, F
 from django.test.utils import CaptureQueriesContext
 
 from core.compiled import CompiledQuery
@@ -122,3 +122,27 @@ def test_timestamps_read_with_psycopgs_loader_equal_what_django_reads() -> None:
     assert values == expected
     assert values[1] == dt.datetime(2025, 12, 31, 19, 0, tzinfo=dt.UTC)
     assert all(value.utcoffset() == dt.timedelta(0) for value in values)
+
+
+def test_a_values_query_gives_dicts_by_column_name() -> None:
+    model = RegisteredModelFactory(key="CR-0007")
+    ModelVersionFactory(model=model, version="1.0.0")
+    ModelVersionFactory(model=model, version="2.0.0")
+    by_model: CompiledQuery[Any] = CompiledQuery(
+        lambda model_id: (
+            ModelVersion.objects.filter(model_id=model_id)
+            .annotate(model_key=F("model__key"))
+            .order_by("version")
+            .values("version", "model_key")
+        ),
+        model_id=int,
+    )
+
+    assert by_model.dicts(model_id=model.pk) == [
+        {"version": "1.0.0", "model_key": "CR-0007"},
+        {"version": "2.0.0", "model_key": "CR-0007"},
+    ]
+    with pytest.raises(TypeError, match="dicts"):
+        by_model.all(model_id=model.pk)
+    with pytest.raises(TypeError, match="all"):
+        BY_KEY.dicts(key="CR-0007")
