@@ -7,6 +7,7 @@ holds the business rules. What the API answers is rendered by separate output se
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -131,6 +132,18 @@ def detail_urls(context: Mapping[str, Any], lookup: Any, *view_names: str) -> li
     """The absolute URLs of one object under several views (its record, history, ...), quoting its lookup once."""
     quoted = _quoted(lookup)
     return [_detail_template(context, name).replace(_LOOKUP_PLACEHOLDER, quoted) for name in view_names]
+
+
+def iso_datetime(value: dt.datetime | None, zone: dt.tzinfo) -> str | None:
+    """What DRF's ``DateTimeField`` writes: the value in ``zone`` (the current time zone), ISO 8601, UTC as Z.
+
+    For records built without a serializer field per value; DRF looks the zone up for every value, so the
+    caller looks it up once per answer.
+    """
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _quoted(lookup: Any) -> str:

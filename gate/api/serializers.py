@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from core.api.serializers import InputSerializer, StrictCharField, detail_url
+from core.api.serializers import InputSerializer, StrictCharField, detail_url, iso_datetime
 from gate.choices import GateOutcome, ReasonCode
 from gate.models import GateDecision
 
@@ -92,6 +93,41 @@ class GateDecisionOutputSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         jwks = request.build_absolute_uri("/api/v1/gate/jwks/") if request is not None else "/api/v1/gate/jwks/"
         return {"self": detail_url(self.context, "gatedecision-detail", decision.pk), "jwks": jwks}
+
+
+def gate_decision_record(decision: GateDecision, context: dict[str, Any]) -> dict[str, Any]:
+    """``decision`` in the shape of :class:`GateDecisionOutputSerializer`, without a serializer's fields.
+
+    The gate answers every pipeline with this: building the serializer's fields (its nested reasons, pipeline and
+    links) cost about half a millisecond of a decision. The serializer stays the documented schema and renders
+    the decisions the list and detail endpoints read back; a test keeps the two equal.
+    """
+    zone = context.get("time_zone") or context.setdefault("time_zone", timezone.get_current_timezone())
+    request = context.get("request")
+    pipeline = decision.pipeline or {}
+    return {
+        "decision_id": str(decision.id),
+        "decision": str(decision.decision),
+        "reasons": [{"code": str(reason["code"]), "message": str(reason["message"])} for reason in decision.reasons],
+        "token": decision.token,
+        "expires_at": iso_datetime(decision.expires_at, zone),
+        "model": decision.model.key,
+        "version": decision.version_label,
+        "environment": decision.environment,
+        "digest": decision.digest,
+        "gated": decision.gated,
+        "pipeline": {
+            name: None if pipeline.get(name, "") is None else str(pipeline.get(name, ""))
+            for name in ("ci_run_url", "commit_sha")
+        },
+        "requested_by": decision.requested_by.username,
+        "created_at": iso_datetime(decision.created_at, zone),
+        "ledger_seq": decision.ledger_event.seq if decision.ledger_event is not None else None,
+        "links": {
+            "self": detail_url(context, "gatedecision-detail", decision.pk),
+            "jwks": request.build_absolute_uri("/api/v1/gate/jwks/") if request is not None else "/api/v1/gate/jwks/",
+        },
+    }
 
 
 class JwkSerializer(serializers.Serializer):

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from core.api import schema
 from core.api.viewsets import PortalReadOnlyViewSet, PortalViewSet
 from gate import selectors, services, signing
-from gate.api.serializers import GateCheckInput, GateDecisionOutputSerializer, JwksSerializer
+from gate.api.serializers import GateCheckInput, GateDecisionOutputSerializer, JwksSerializer, gate_decision_record
 from gate.filtersets import GateDecisionFilterSet
 from gate.models import GateDecision
 
@@ -84,7 +84,7 @@ class GateCheckViewSet(PortalViewSet):
             digest=data["digest"],
             pipeline=pipeline,
         )
-        return Response(self.output(decision))
+        return Response(gate_decision_record(decision, self.get_serializer_context()))
 
 
 @extend_schema_view(

@@ -23,6 +23,7 @@ from core.api.serializers import (
     VisibleSlugRelatedField,
     detail_url,
     detail_urls,
+    iso_datetime,
     list_url,
 )
 from core.models import User
@@ -171,15 +172,6 @@ def _date(value: dt.date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _datetime(value: dt.datetime | None, zone: dt.tzinfo) -> str | None:
-    # DRF's DateTimeField output: in the current time zone, ISO 8601, UTC written as Z. DRF looks the zone up for
-    # every value; a page of 50 models has 100 of them, so the caller looks it up once.
-    if value is None:
-        return None
-    text = value.astimezone(zone).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def registered_model_record(row: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     """A row of :func:`inventory.selectors.registered_model_records` in the shape of
     :class:`RegisteredModelOutputSerializer`, built without model instances or per-row field objects.
@@ -224,8 +216,8 @@ def registered_model_record(row: dict[str, Any], context: dict[str, Any]) -> dic
         "last_validated_on": _date(row["last_validated_on"]),
         "next_validation_due": _date(row["next_validation_due"]),
         "tags": sorted(row["tag_names"] or []),
-        "created_at": _datetime(row["created_at"], zone),
-        "updated_at": _datetime(row["updated_at"], zone),
+        "created_at": iso_datetime(row["created_at"], zone),
+        "updated_at": iso_datetime(row["updated_at"], zone),
         "links": {
             "self": links[0],
             "history": links[1],

@@ -148,3 +148,36 @@ def test_asking_and_listing_cost_a_bounded_number_of_queries(
         client.post(CHECK, body(digest=OTHER_DIGEST), format="json")
     with django_assert_max_num_queries(8):
         assert len(auditor.get(DECISIONS).json()["results"]) == 14
+
+
+@pytest.mark.parametrize(
+    ("version", "digest", "environment", "pipeline"),
+    [
+        ("1.0.0", DIGEST, "production", {"ci_run_url": "https://ci.bank.example/runs/7", "commit_sha": "a" * 40}),
+        ("1.0.0", OTHER_DIGEST, "production", {}),
+        ("9.9.9", DIGEST, "dev", {"commit_sha": "b" * 40}),
+    ],
+)
+def test_the_answer_of_a_check_equals_the_decision_serializer(
+    personas: Any, approved_version: Any, version: str, digest: str, environment: str, pipeline: dict[str, str]
+) -> None:
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from gate.api.serializers import GateDecisionOutputSerializer, gate_decision_record
+    from gate.services import gate_check
+
+    decision = gate_check(
+        actor=personas.ci_scoped,
+        model_key="RB-0001",
+        version_label=version,
+        environment=environment,
+        digest=digest,
+        pipeline=pipeline,
+    )
+    context = {"request": Request(APIRequestFactory().post("/api/v1/gate/check/"))}
+
+    record = gate_decision_record(decision, dict(context))
+
+    assert record == GateDecisionOutputSerializer(decision, context=context).data
+    assert record["reasons"] or (version == "1.0.0" and digest == DIGEST)
