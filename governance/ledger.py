@@ -17,6 +17,7 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from core.compiled import CompiledQuery
 from governance.choices import EventType
 from governance.defaults import GENESIS_HASH
 from governance.models import GovernanceEvent, LedgerHead
@@ -96,13 +97,25 @@ def ledger_append(
     }
     # Every append in the portal waits for this one row lock, held until the caller's transaction commits: it
     # is taken only once everything that does not depend on the chain's position is ready.
-    head = LedgerHead.objects.select_for_update().get(pk=1)
+    head = _locked_head()
     fields.update(seq=head.seq + 1, occurred_at=timezone.now(), prev_hash=head.hash)
     fields["hash"] = event_hash(fields)
     event = GovernanceEvent.objects.create(model=model, **fields)
     head.seq, head.hash = event.seq, event.hash
     head.save(update_fields=["seq", "hash"])
     return event
+
+
+# Every decision takes it: compiled once (core.compiled), not on each append.
+_LOCKED_HEAD = CompiledQuery(lambda: LedgerHead.objects.select_for_update().filter(pk=1))
+
+
+def _locked_head() -> LedgerHead:
+    """The ledger head, locked until the transaction ends."""
+    head = _LOCKED_HEAD.first()
+    if head is None:
+        raise LedgerHead.DoesNotExist("The ledger head row is missing; migrations create it.")
+    return head
 
 
 def ledger_lock() -> None:
@@ -116,7 +129,7 @@ def ledger_lock() -> None:
     """
     if not connection.in_atomic_block:
         raise RuntimeError("ledger_lock must be called inside the transaction that records the decision")
-    LedgerHead.objects.select_for_update().only("pk").get(pk=1)
+    _locked_head()
 
 
 @dataclass(frozen=True)
