@@ -53,6 +53,11 @@ class PortalFilterSet(django_filters.FilterSet):
         if form_class is None:
             form_class = super().get_form_class()
             form_class.base_fields = _FormFields(form_class.base_fields)
+            # The declared filters keep the fields the class was built from: a filter reads its field's choices
+            # when it filters (a multiple choice filter with every choice ticked filters nothing), and would
+            # otherwise build a field per request for that.
+            for name, filter_ in self.filters.items():
+                cls.base_filters[name]._field = filter_.field
             # Set on the class itself, so a subclass with other filters builds its own.
             cls._portal_form_class = form_class
         return form_class
@@ -63,8 +68,9 @@ def _own_copy(filter_: Any) -> Any:
     copied = copy.copy(filter_)
     # A ModelChoiceFilter writes the queryset it computed from the request into extra.
     copied.extra = dict(filter_.extra)
-    # The form field is built (and cached) from extra on first use.
-    copied.__dict__.pop("_field", None)
+    if callable(filter_.extra.get("queryset")):
+        # Its field's choices come from the request: built (and cached) from extra on first use.
+        copied.__dict__.pop("_field", None)
     if isinstance(filter_.__dict__.get("filter"), FilterMethod):
         # The method is looked up on the FilterSet the filter belongs to.
         copied.filter = FilterMethod(copied)

@@ -122,3 +122,13 @@ def test_a_model_choice_field_of_each_form_has_its_own_queryset() -> None:
 
     assert first.form.fields["unit"].queryset is not second.form.fields["unit"].queryset
     assert first.form.fields["unit"].widget is not second.form.fields["unit"].widget
+
+
+def test_filters_read_the_fields_the_form_class_was_built_from_instead_of_building_their_own() -> None:
+    first = StageByMethod(QueryDict("ordering=name"), queryset=RegisteredModel.objects.all())
+    assert first.is_valid()
+    second = StageByMethod(QueryDict("ordering=key"), queryset=RegisteredModel.objects.all())
+
+    assert second.filters["ordering"].field is type(first.form).base_fields["ordering"]
+    assert second.form.fields["ordering"] is not type(first.form).base_fields["ordering"]
+    assert [model.key for model in second.qs] == []
