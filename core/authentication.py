@@ -19,6 +19,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -90,11 +91,8 @@ class TokenUseRecorder:
 
 token_uses = TokenUseRecorder()
 
-_USER_BY_ID = CompiledQuery(lambda user_id: get_user_model()._default_manager.filter(pk=user_id), user_id=int)
-
-# Every API request looks its token up: compiled once, not on each request (core.compiled).
-_TOKEN_BY_LOOKUP = CompiledQuery(
-    lambda lookup: ApiToken.objects.select_related("user").filter(lookup=lookup).order_by()[:1], lookup=str
+_USER_BY_ID = CompiledQuery(
+    lambda user_id: get_user_model()._default_manager.filter(pk=user_id).order_by(), user_id=int
 )
 
 
@@ -148,6 +146,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Token has expired or was revoked.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        if not token.user.is_superuser:
+            # What PersonModelBackend.get_all_permissions would read next (superusers' come from every permission).
+            names: str | None = token.user_permission_names  # type: ignore[attr-defined]
+            token.user._perm_cache = set(names.split()) if names else set()  # type: ignore[attr-defined]
         token_uses.record(token, at=timezone.now(), address=client_address(request))
         return token.user, token
 
@@ -188,15 +190,45 @@ def _permissions_sql() -> str:
     """The text of the user's permissions query: direct ones and those of their roles (groups), as app_label and
     codename rows; parameters: the user's id twice.
 
-    Every API request asks this. Built with the ORM it cost about a millisecond of query compiling per request, more
-    than the database took to answer; as fixed text (table and column names from the models' metadata) it costs
-    nothing to build and, with server-side binding, PostgreSQL plans it once per connection.
+    Every signed-in request asks this. Built with the ORM it cost about a millisecond of query compiling per
+    request, more than the database took to answer; as fixed text (table and column names from the models'
+    metadata) it costs nothing to build and, with server-side binding, PostgreSQL plans it once per connection.
     """
+    ct, p = _permission_columns()
+    return f"SELECT {ct['app_label']}, {p['codename']} {_permissions_from('%s')}"  # nosec B608
+
+
+@lru_cache(maxsize=1)
+def _token_permissions_sql() -> str:
+    """A scalar subquery of the token statement: the permissions of the token's user as ``app_label.codename``
+    names separated by spaces (NULL without any), so an API request reads them with its token instead of in a
+    query of its own."""
+    ct, p = _permission_columns()
+    quote = connection.ops.quote_name
+    user = f"{quote(ApiToken._meta.db_table)}.{quote(ApiToken._meta.get_field('user').column)}"
+    name = f"{ct['app_label']} || '.' || {p['codename']}"
+    aggregate = f"STRING_AGG({name}, ' ')" if connection.vendor == "postgresql" else f"GROUP_CONCAT({name}, ' ')"
+    return f"(SELECT {aggregate} {_permissions_from(user)})"  # nosec B608
+
+
+def _permission_columns() -> tuple[dict[str, str], dict[str, str]]:
+    quote = connection.ops.quote_name
+    content_type: Any = ContentType._meta
+    permission: Any = Permission._meta
+    return (
+        {name: f"ct.{quote(content_type.get_field(name).column)}" for name in ("id", "app_label")},
+        {name: f"p.{quote(permission.get_field(name).column)}" for name in ("id", "codename", "content_type")},
+    )
+
+
+def _permissions_from(user: str) -> str:
+    """FROM and WHERE of the permissions of the user ``user`` stands for (a placeholder or an outer column)."""
     quote = connection.ops.quote_name
     user_model = get_user_model()
     direct = user_model.user_permissions.through._meta
     roles = user_model.groups.through._meta
     granted = Group.permissions.through._meta
+    ct, p = _permission_columns()
 
     def table(meta: Any) -> str:
         return quote(meta.db_table)
@@ -204,15 +236,25 @@ def _permissions_sql() -> str:
     def column(meta: Any, field: str) -> str:
         return quote(meta.get_field(field).column)
 
-    permission, content_type = Permission._meta, ContentType._meta
     user_field = str(user_model._meta.model_name)
-    # Names from the models' metadata; the user's id is a parameter.
+    # Names from the models' metadata; the user is a placeholder or a column.
     return (
-        f"SELECT ct.{column(content_type, 'app_label')}, p.{column(permission, 'codename')} "  # noqa: S608  # nosec B608
-        f"FROM {table(permission)} p JOIN {table(content_type)} ct "
-        f"ON ct.{column(content_type, 'id')} = p.{column(permission, 'content_type')} "
-        f"WHERE p.{column(permission, 'id')} IN ("
-        f"SELECT d.{column(direct, 'permission')} FROM {table(direct)} d WHERE d.{column(direct, user_field)} = %s "
+        f"FROM {table(Permission._meta)} p JOIN {table(ContentType._meta)} ct ON {ct['id']} = {p['content_type']} "  # noqa: S608  # nosec B608
+        f"WHERE {p['id']} IN ("
+        f"SELECT d.{column(direct, 'permission')} FROM {table(direct)} d WHERE d.{column(direct, user_field)} = {user} "
         f"UNION SELECT g.{column(granted, 'permission')} FROM {table(granted)} g JOIN {table(roles)} r "
-        f"ON r.{column(roles, 'group')} = g.{column(granted, 'group')} WHERE r.{column(roles, user_field)} = %s)"
+        f"ON r.{column(roles, 'group')} = g.{column(granted, 'group')} WHERE r.{column(roles, user_field)} = {user})"
     )
+
+
+# Every API request looks its token up, with its user and the user's permissions: compiled once, not on each
+# request (core.compiled).
+_TOKEN_BY_LOOKUP: CompiledQuery[ApiToken] = CompiledQuery(
+    lambda lookup: (
+        ApiToken.objects.select_related("user")
+        .annotate(user_permission_names=RawSQL(_token_permissions_sql(), ()))  # noqa: S611  # nosec B611
+        .filter(lookup=lookup)
+        .order_by()[:1]
+    ),
+    lookup=str,
+)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.middleware.csrf import get_token
 from django.test import RequestFactory
 from django.utils import timezone
+from rest_framework.request import Request
 from rest_framework.test import APIClient
 
 from core.models import ApiToken
@@ -168,3 +169,44 @@ def test_a_session_names_its_user_by_id_and_only_active_people_are_found(persona
     personas.owner_a.is_active = False
     personas.owner_a.save(update_fields=["is_active"])
     assert backend.get_user(personas.owner_a.pk) is None
+
+
+@pytest.mark.parametrize(
+    "persona", ["owner_a", "validator_assigned", "risk_officer", "auditor", "ci_scoped", "admin", "no_role"]
+)
+def test_a_token_brings_its_users_permissions_as_the_backend_reads_them(personas, persona):
+    from django.contrib.auth.models import Permission
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core.authentication import ApiTokenAuthentication
+    from core.models import User
+
+    user = getattr(personas, persona)
+    if persona == "no_role":
+        # A permission granted to the user directly, beside any role's.
+        user.user_permissions.add(Permission.objects.get(codename="view_registeredmodel"))
+    _, clear = api_token_issue(actor=user, user=user, name="perms")
+    request = Request(RequestFactory().get(ME, HTTP_AUTHORIZATION=f"Token {clear}"))
+
+    with CaptureQueriesContext(connection) as queries:
+        authenticated, _ = ApiTokenAuthentication().authenticate(request)
+        names = authenticated.get_all_permissions()
+
+    assert names == User.objects.get(pk=user.pk).get_all_permissions()
+    assert names  # every persona here holds at least one
+    assert [q for q in queries.captured_queries if "auth_permission" in q["sql"] and "apitoken" not in q["sql"]] == []
+
+
+def test_a_superusers_token_leaves_their_permissions_to_the_backend(personas):
+    from core.authentication import ApiTokenAuthentication
+    from core.models import User
+
+    root = User.objects.create_superuser(username="root", password="x" * 20)
+    _, clear = api_token_issue(actor=root, user=root, name="root")
+    request = Request(RequestFactory().get(ME, HTTP_AUTHORIZATION=f"Token {clear}"))
+
+    authenticated, _ = ApiTokenAuthentication().authenticate(request)
+
+    assert authenticated.has_perm("inventory.delete_registeredmodel")
+    assert authenticated.get_all_permissions() == User.objects.get(pk=root.pk).get_all_permissions()

@@ -26,11 +26,11 @@ from tests.gate.conftest import DIGEST
 pytestmark = pytest.mark.django_db
 
 CHECK = "/api/v1/gate/check/"
-# Token (1), the user's permissions (1), the model with the right to ask (1), the version with its findings,
+# Token with its user and their permissions (1), the model with the right to ask (1), the version with its findings,
 # bias verdict, tier policy and approved digests (1), evidence (1), then the ledger head (1), the event (1), the
 # head's update (1) and the decision (1). The tests run inside a transaction, so the decision's own transaction
 # adds a SAVEPOINT and its RELEASE.
-GATE_QUERIES = 9 + 2
+GATE_QUERIES = 8 + 2
 
 
 def _pipeline(personas: Any) -> APIClient:
