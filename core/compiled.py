@@ -164,24 +164,22 @@ class CompiledQuery(Generic[ModelT]):
             select = compiler.select
             converters = compiler.get_converters([column for column, _, _ in select[: compiler.col_count]])
             query = queryset.query
+            shared = {
+                "sql": sql,
+                "params": tuple(params),
+                "slots": slots,
+                "compiler": compiler,
+                "converters": converters,
+            }
             if queryset._iterable_class is not ModelIterable:  # a values() query: plain rows
                 statement = _Statement(
-                    sql=sql,
-                    params=tuple(params),
-                    slots=slots,
-                    compiler=compiler,
-                    converters=converters,
-                    names=(*query.extra_select, *query.values_select, *query.annotation_select),
+                    **shared, names=(*query.extra_select, *query.values_select, *query.annotation_select)
                 )
             else:
                 model_fields = klass_info["select_fields"]
                 fields = slice(model_fields[0], model_fields[-1] + 1)
                 statement = _Statement(
-                    sql=sql,
-                    params=tuple(params),
-                    slots=slots,
-                    compiler=compiler,
-                    converters=converters,
+                    **shared,
                     model=klass_info["model"],
                     init_list=tuple(column[0].target.attname for column in select[fields]),
                     fields=fields,
