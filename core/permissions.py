@@ -198,7 +198,8 @@ class RestrictedCompiledQuery(Generic[_M]):
     superuser and on the permissions their roles and direct grants give them, and the user's id, which rules 3
     and 4 take as a parameter. So the query is compiled for a stand-in user with the same permissions and a
     stand-in id, once per such set, and run with the real user's id. Anonymous and inactive users get no rows
-    (rule 1) without a query.
+    (rule 1) without a query. ``build`` must therefore read nothing else of the user (not its groups or unit):
+    what it reads of the stand-in would be compiled into the SQL of everyone with the same permissions.
     """
 
     MAX_ROLE_SETS = 64
