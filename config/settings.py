@@ -104,6 +104,9 @@ DATABASES = {
         ),
     )
 }
+# A persistent connection that served a request less than this many seconds ago is not health-checked again
+# (core/db_health.py); 0 checks before every request, as CONN_HEALTH_CHECKS alone does.
+DB_HEALTH_CHECK_IDLE_SECONDS = env.int("DB_HEALTH_CHECK_IDLE_SECONDS", 1, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "core.User"
