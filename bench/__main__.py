@@ -183,11 +183,30 @@ def _with_inventory(
         return _inventory_groups(arguments, notes, figures, ratios, settings)
 
 
+def reference_workload(runs: int = 7) -> float:
+    """Milliseconds a fixed pure-Python workload takes here (median of ``runs``): how fast the machine is now.
+
+    The same code measures 20-30% apart from one run to the next on a shared virtual machine; this figure, taken at
+    the start and the end of a run, tells a slower machine from slower code when two reports are compared.
+    """
+    import json
+    import statistics
+
+    def once() -> float:
+        started = time.perf_counter()
+        sum(number * number for number in range(1_000_000))
+        json.loads(json.dumps([{"key": number, "value": str(number) * 3} for number in range(50_000)]))
+        return (time.perf_counter() - started) * 1000
+
+    return statistics.median(once() for _ in range(runs))
+
+
 def main(argv: list[str] | None = None) -> Path:
     """Run the benchmarks, print the table and return the JSON report's path."""
     arguments = parse(argv)
     notes: list[str] = []
     figures: dict[str, Any] = {}
+    at_start = reference_workload()
     measurements: list[Measurement] = []
     ratios: dict[str, float] = {}
     settings: dict[str, Any] = {key: getattr(arguments, key) for key in ("size", *SIZES["full"])}
@@ -205,6 +224,9 @@ def main(argv: list[str] | None = None) -> Path:
 
         print(f"bench: drift audit of {arguments.rows} rows × 20 features, {arguments.drift_runs} runs", flush=True)
         measurements += drift.run(arguments.rows, runs=arguments.drift_runs)
+    figures["machine: reference workload, ms at start / end (lower is faster)"] = (
+        f"{at_start:.0f} / {reference_workload():.0f}"
+    )
     print(table(measurements, ratios, figures))
     for note in notes:
         print(f"note: {note}")

@@ -47,6 +47,8 @@ def test_bench_runs_tiny_and_writes_json(tmp_path: Path) -> None:
     assert report["settings"]["rows"] == 2000
     assert report["settings"]["inventory"]["models"] == 12
     assert report["figures"]["artifact ingestion through the API (artifacts/s, one client)"] > 0
+    start, end = report["figures"]["machine: reference workload, ms at start / end (lower is faster)"].split(" / ")
+    assert float(start) > 0 and float(end) > 0
 
 
 def test_only_refuses_unknown_groups(capsys: pytest.CaptureFixture[str]) -> None:
