@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import psycopg
@@ -26,20 +27,29 @@ def kill(pid: int) -> None:
     dsn = {key: value for key, value in params.items() if key in {"host", "port", "user", "password", "dbname"}}
     with psycopg.connect(**dsn, autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        # The server process ends a moment after the call returns: wait until it has.
+        deadline = time.monotonic() + 10
+        while other.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone() is not None:
+            assert time.monotonic() < deadline, f"backend {pid} still running 10 s after pg_terminate_backend"
+            time.sleep(0.01)
 
 
 def a_request_served() -> None:
-    # What Django's handler sends around a request; close_old_connections is connected to both in production.
-    request_started.send(sender=None)
-    close_old_connections()
+    next_request_starts()
     request_finished.send(sender=None)
     close_old_connections()
 
 
 def next_request_starts() -> None:
-    # Django's receiver resets the health check, then the portal's skips it for a connection used just now.
-    close_old_connections()
-    request_started.send(sender=None)
+    # As a web process runs it: Django's close_old_connections first (it resets the health check), then the
+    # portal's receiver. Django's test client reconnects close_old_connections behind other receivers, so the order
+    # is set here; test_the_portals_receiver_runs_after_djangos checks it in a fresh process.
+    request_started.disconnect(close_old_connections)
+    try:
+        close_old_connections()
+        request_started.send(sender=None)
+    finally:
+        request_started.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -90,3 +100,21 @@ def test_with_the_setting_at_zero_every_request_checks_its_connection(persistent
     next_request_starts()
 
     assert backend_pid() != pid
+
+
+def test_the_portals_receiver_runs_after_djangos() -> None:
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    script = (
+        "import django; django.setup(); from django.core.signals import request_started; "
+        "print(' '.join(getattr(ref() if callable(ref) else ref, '__name__', '?') "
+        "for _, ref, *_ in request_started.receivers))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=settings.BASE_DIR, capture_output=True, text=True, check=True
+    )
+    names = completed.stdout.split()
+    assert names.index("close_old_connections") < names.index("skip_recent_health_checks"), names
