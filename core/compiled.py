@@ -112,13 +112,7 @@ class CompiledQuery(Generic[ModelT]):
                 # parameter types, and so its prepared plan, the same from run to run.
                 stand_in = statement.params[position]
                 params[position] = value if value is None or type(stand_in) in (str, int) else type(stand_in)(value)
-        with connections[using].cursor() as cursor:
-            native_timestamps(cursor)
-            cursor.execute(statement.sql, params)
-            rows: Any = cursor.fetchall()
-        if statement.converters:
-            rows = statement.compiler.apply_converters(rows, statement.converters)
-        return statement, rows
+        return statement, fetch_converted(using, statement.sql, params, statement.compiler, statement.converters)
 
     def first(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> ModelT | None:
         """The first object for these values, or None."""
@@ -162,8 +156,7 @@ class CompiledQuery(Generic[ModelT]):
                 raise ValueError(f"the compiled query does not take {missing} as plain parameters")
             klass_info = compiler.klass_info
             select = compiler.select
-            converters = compiler.get_converters([column for column, _, _ in select[: compiler.col_count]])
-            query = queryset.query
+            converters = select_converters(compiler)
             shared = {
                 "sql": sql,
                 "params": tuple(params),
@@ -172,9 +165,7 @@ class CompiledQuery(Generic[ModelT]):
                 "converters": converters,
             }
             if queryset._iterable_class is not ModelIterable:  # a values() query: plain rows
-                statement = _Statement(
-                    **shared, names=(*query.extra_select, *query.values_select, *query.annotation_select)
-                )
+                statement = _Statement(**shared, names=values_names(queryset.query))
             else:
                 model_fields = klass_info["select_fields"]
                 fields = slice(model_fields[0], model_fields[-1] + 1)
@@ -188,6 +179,26 @@ class CompiledQuery(Generic[ModelT]):
                 )
             self._statements[using] = statement
             return statement
+
+
+def select_converters(compiler: Any) -> dict[int, Any]:
+    """The converters Django applies to the columns of a compiled SELECT (``compiler.as_sql()`` has run)."""
+    return compiler.get_converters([column for column, _, _ in compiler.select[: compiler.col_count]])
+
+
+def values_names(query: Any) -> tuple[str, ...]:
+    """The column names of a ``values()`` query, in the order its SELECT has them."""
+    return (*query.extra_select, *query.values_select, *query.annotation_select)
+
+
+def fetch_converted(using: str, sql: str, params: Any, compiler: Any, converters: dict[int, Any]) -> Any:
+    """Run a statement compiled earlier by ``compiler`` and give its rows as Django would: converted column by
+    column (an iterable of rows, to read once)."""
+    with connections[using].cursor() as cursor:
+        native_timestamps(cursor)
+        cursor.execute(sql, params)
+        rows: Any = cursor.fetchall()
+    return compiler.apply_converters(rows, converters) if converters else rows
 
 
 def native_timestamps(cursor: Any) -> None:

@@ -10,7 +10,6 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
 from django.db.models import (
     BooleanField,
     Count,
@@ -33,7 +32,7 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
-from core.compiled import native_timestamps
+from core.compiled import fetch_converted, select_converters, values_names
 from core.models import User
 from core.permissions import restrict
 from inventory.choices import APPROVAL_HOLDING_STATES, ArtifactKind, DeploymentStatus
@@ -293,9 +292,13 @@ def _records_statement(alias: str, ordering: tuple[Any, ...], counted: bool) -> 
     if params or sql.count(_PAGE_MARK) != 1 or sql.count(_COUNT_MARK) != int(counted):
         raise RuntimeError("the inventory records statement has parameters or marks it should not have")
     marks = tuple(sorted((_PAGE_MARK, _COUNT_MARK) if counted else (_PAGE_MARK,), key=sql.index))
-    names = (*template.query.extra_select, *template.query.values_select, *template.query.annotation_select)
-    converters = compiler.get_converters([column for column, _, _ in compiler.select[: compiler.col_count]])
-    return _RecordsStatement(sql=sql, marks=marks, names=names, compiler=compiler, converters=converters)
+    return _RecordsStatement(
+        sql=sql,
+        marks=marks,
+        names=values_names(template.query),
+        compiler=compiler,
+        converters=select_converters(compiler),
+    )
 
 
 def _records_page(
@@ -316,12 +319,7 @@ def _records_page(
         text, text_params = parts[mark]
         sql = sql.replace(mark, text)
         params.extend(text_params)
-    with connections[queryset.db].cursor() as cursor:
-        native_timestamps(cursor)
-        cursor.execute(sql, params)
-        fetched: Any = cursor.fetchall()
-    if statement.converters:
-        fetched = statement.compiler.apply_converters(fetched, statement.converters)
+    fetched = fetch_converted(queryset.db, sql, params, statement.compiler, statement.converters)
     rows = [dict(zip(statement.names, row, strict=True)) for row in fetched]
     return rows, _take_total(rows, count_up_to)
 
