@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -135,7 +136,7 @@ def detail_urls(context: Mapping[str, Any], lookup: Any, *view_names: str) -> li
 
 
 def iso_datetime(value: dt.datetime | None, zone: dt.tzinfo) -> str | None:
-    """What DRF's ``DateTimeField`` writes: the value in ``zone`` (the current time zone), ISO 8601, UTC as Z.
+    """What DRF's ``DateTimeField`` writes: the value in ``zone`` (:func:`answer_time_zone`), ISO 8601, UTC as Z.
 
     For records built without a serializer field per value; DRF looks the zone up for every value, so the
     caller looks it up once per answer.
@@ -144,6 +145,12 @@ def iso_datetime(value: dt.datetime | None, zone: dt.tzinfo) -> str | None:
         return None
     text = value.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def answer_time_zone(context: dict[str, Any]) -> dt.tzinfo:
+    """The current time zone, looked up once per answer and kept in its serializer context."""
+    zone: dt.tzinfo = context.get("time_zone") or context.setdefault("time_zone", timezone.get_current_timezone())
+    return zone
 
 
 def _quoted(lookup: Any) -> str:

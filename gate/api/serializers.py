@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from core.api.serializers import InputSerializer, StrictCharField, detail_url, iso_datetime
+from core.api.serializers import InputSerializer, StrictCharField, answer_time_zone, detail_url, iso_datetime
 from gate.choices import GateOutcome, ReasonCode
 from gate.models import GateDecision
 
@@ -90,9 +89,14 @@ class GateDecisionOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(GateDecisionLinksSerializer)
     def get_links(self, decision: GateDecision) -> dict[str, str]:
         """API links of the decision."""
-        request = self.context.get("request")
-        jwks = request.build_absolute_uri("/api/v1/gate/jwks/") if request is not None else "/api/v1/gate/jwks/"
-        return {"self": detail_url(self.context, "gatedecision-detail", decision.pk), "jwks": jwks}
+        return decision_links(decision, self.context)
+
+
+def decision_links(decision: GateDecision, context: dict[str, Any]) -> dict[str, str]:
+    """Where to find the decision and the keys that verify its token (absolute when the request is known)."""
+    request = context.get("request")
+    jwks = request.build_absolute_uri("/api/v1/gate/jwks/") if request is not None else "/api/v1/gate/jwks/"
+    return {"self": detail_url(context, "gatedecision-detail", decision.pk), "jwks": jwks}
 
 
 def gate_decision_record(decision: GateDecision, context: dict[str, Any]) -> dict[str, Any]:
@@ -102,8 +106,7 @@ def gate_decision_record(decision: GateDecision, context: dict[str, Any]) -> dic
     links) cost about half a millisecond of a decision. The serializer stays the documented schema and renders
     the decisions the list and detail endpoints read back; a test keeps the two equal.
     """
-    zone = context.get("time_zone") or context.setdefault("time_zone", timezone.get_current_timezone())
-    request = context.get("request")
+    zone = answer_time_zone(context)
     pipeline = decision.pipeline or {}
     return {
         "decision_id": str(decision.id),
@@ -116,17 +119,15 @@ def gate_decision_record(decision: GateDecision, context: dict[str, Any]) -> dic
         "environment": decision.environment,
         "digest": decision.digest,
         "gated": decision.gated,
+        # As PipelineContextSerializer: "" when the pipeline did not say, None kept as None.
         "pipeline": {
-            name: None if pipeline.get(name, "") is None else str(pipeline.get(name, ""))
-            for name in ("ci_run_url", "commit_sha")
+            name: None if value is None else str(value)
+            for name, value in ((name, pipeline.get(name, "")) for name in ("ci_run_url", "commit_sha"))
         },
         "requested_by": decision.requested_by.username,
         "created_at": iso_datetime(decision.created_at, zone),
         "ledger_seq": decision.ledger_event.seq if decision.ledger_event is not None else None,
-        "links": {
-            "self": detail_url(context, "gatedecision-detail", decision.pk),
-            "jwks": request.build_absolute_uri("/api/v1/gate/jwks/") if request is not None else "/api/v1/gate/jwks/",
-        },
+        "links": decision_links(decision, context),
     }
 
 

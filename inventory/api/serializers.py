@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import ForeignKey, ManyToManyField, Model, Prefetch
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -21,6 +20,7 @@ from core.api.serializers import (
     PersonSerializer,
     StrictCharField,
     VisibleSlugRelatedField,
+    answer_time_zone,
     detail_url,
     detail_urls,
     iso_datetime,
@@ -181,7 +181,7 @@ def registered_model_record(row: dict[str, Any], context: dict[str, Any]) -> dic
     """
     key = row["key"]
     validators = sorted(row["validator_people"] or [], key=lambda person: person[0])
-    zone = context.get("time_zone") or context.setdefault("time_zone", timezone.get_current_timezone())
+    zone = answer_time_zone(context)
     links = detail_urls(
         context,
         key,
