@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import pytest
@@ -89,6 +89,10 @@ class Personas:
     unit: BusinessUnit
     model_a: RegisteredModel
     model_b: RegisteredModel
+
+
+# The names of every user among the personas, for tests that go through all of them.
+PERSONA_USERS = tuple(field.name for field in fields(Personas) if field.type in ("User", User))
 
 
 @pytest.fixture

@@ -61,11 +61,20 @@ def persistent(settings: Any) -> Any:
     connection.close()
 
 
-def test_a_connection_idle_longer_than_the_setting_is_checked_and_replaced(persistent: Any) -> None:
-    persistent.DB_HEALTH_CHECK_IDLE_SECONDS = 1
+@pytest.mark.parametrize(
+    ("idle_setting", "idle_for"),
+    [
+        (1, 2),  # idle for two seconds, longer than the setting
+        (0, 0),  # the setting at zero: every request checks its connection
+    ],
+)
+def test_a_connection_idle_longer_than_the_setting_is_checked_and_replaced(
+    persistent: Any, idle_setting: int, idle_for: int
+) -> None:
+    persistent.DB_HEALTH_CHECK_IDLE_SECONDS = idle_setting
     pid = backend_pid()
     a_request_served()
-    connection.portal_used_at -= 2  # type: ignore[attr-defined]  # idle for two seconds
+    connection.portal_used_at -= idle_for  # type: ignore[attr-defined]
     kill(pid)
 
     next_request_starts()
@@ -88,17 +97,6 @@ def test_a_connection_used_a_moment_ago_is_not_checked_again(persistent: Any) ->
     request_finished.send(sender=None)
     close_old_connections()
     next_request_starts()
-    assert backend_pid() != pid
-
-
-def test_with_the_setting_at_zero_every_request_checks_its_connection(persistent: Any) -> None:
-    persistent.DB_HEALTH_CHECK_IDLE_SECONDS = 0
-    pid = backend_pid()
-    a_request_served()
-    kill(pid)
-
-    next_request_starts()
-
     assert backend_pid() != pid
 
 

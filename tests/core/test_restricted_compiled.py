@@ -12,22 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from core import roles
 from core.permissions import RestrictedCompiledQuery, restrict
 from inventory.models import ModelVersion, RegisteredModel
+from tests.conftest import PERSONA_USERS
 from tests.factories import ModelVersionFactory
 
 pytestmark = pytest.mark.django_db
-
-PERSONAS = [
-    "owner_a",
-    "owner_b",
-    "validator_assigned",
-    "validator_other",
-    "risk_officer",
-    "auditor",
-    "ci_scoped",
-    "ci_unscoped",
-    "admin",
-    "no_role",
-]
 
 
 def versions_named() -> RestrictedCompiledQuery[ModelVersion]:
@@ -48,7 +36,7 @@ def test_every_persona_gets_what_restrict_gives_them(personas: Any) -> None:
     ModelVersionFactory(model=personas.model_b, version="1.0.0", actor=personas.owner_b)
     versions, models = versions_named(), models_keyed()
 
-    for name in PERSONAS:
+    for name in PERSONA_USERS:
         user = getattr(personas, name)
         expected = list(restrict(user, "view", ModelVersion.objects.filter(version="1.0.0")).order_by("pk"))
         assert versions.all(user, version="1.0.0") == expected, name
