@@ -220,6 +220,28 @@ def native_timestamps(cursor: Any) -> None:
     cursor.cursor.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, psycopg.pq.Format.TEXT))
 
 
+def insert_row(obj: Model, connection: Any, *, leave_out: tuple[str, ...] = ()) -> tuple[list[str], list[Any]]:
+    """The quoted columns and the values Django's own insert of ``obj`` would send, for an INSERT written by hand
+    (inside a statement that does more than insert, which the ORM cannot write).
+
+    The fields are those ``Model.save`` inserts (every local concrete field but a primary key the database makes),
+    less the fields named in ``leave_out`` (which the statement fills itself); each value is prepared as the ORM
+    prepares it (``pre_save``, then ``get_db_prep_save``). A field that needs its own SQL placeholder is refused.
+    """
+    meta = obj._meta
+    fields = [
+        field
+        for field in meta.local_concrete_fields
+        if field not in meta.db_returning_fields and field.name not in leave_out
+    ]
+    special = [field.name for field in fields if hasattr(field, "get_placeholder")]
+    if special:
+        raise TypeError(f"insert_row: {', '.join(special)} need their own placeholder; save {meta.label} instead")
+    columns = [connection.ops.quote_name(field.column) for field in fields]
+    values = [field.get_db_prep_save(field.pre_save(obj, True), connection=connection) for field in fields]
+    return columns, values
+
+
 _ALL: weakref.WeakSet[CompiledQuery[Any]] = weakref.WeakSet()
 
 

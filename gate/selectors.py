@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -32,30 +33,27 @@ def gate_decision_queryset(*, user: Any) -> QuerySet[GateDecision]:
     return restrict(user, "view", GateDecision.objects.all()).select_related("model", "version", "requested_by")
 
 
-def version_evidence(version: ModelVersion) -> frozenset[str]:
-    """The evidence names (``git_commit``, ``document:model_card``) the version's recorded artifacts provide.
-
-    One query of distinct (kind, sub-type) pairs, however many artifacts the version holds.
-    """
+def version_evidence(rows: Iterable[Sequence[Any] | str]) -> frozenset[str]:
+    """The evidence names (``git_commit``, ``document:model_card``) of a version's artifacts, given as the distinct
+    ``[kind, sub-type...]`` rows of :func:`_evidence_rows` (the sub-types of ``EVIDENCE_SUBTYPE_FIELDS``; a row is
+    the bare kind when there are none)."""
     names: set[str] = set()
-    for row in _EVIDENCE_ROWS.dicts(version_id=version.pk):
-        kind = row.pop("kind")
-        names |= evidence_keys(kind, {name.removeprefix("sub_"): value for name, value in row.items()})
+    for row in rows:
+        kind, *subtypes = (row,) if isinstance(row, str) else tuple(row)
+        names |= evidence_keys(kind, dict(zip(_SUBTYPE_FIELDS, subtypes, strict=True)))
     return frozenset(names)
 
 
 _SUBTYPE_FIELDS = sorted(set(EVIDENCE_SUBTYPE_FIELDS.values()))
-# Compiled once: building and compiling it cost more than running it.
-_EVIDENCE_ROWS: CompiledQuery[Artifact] = CompiledQuery(
-    lambda version_id: (
-        Artifact.objects.filter(version_id=version_id)
-        .order_by()
-        .annotate(**{f"sub_{name}": KT(f"metadata__{name}") for name in _SUBTYPE_FIELDS})
-        .values("kind", *(f"sub_{name}" for name in _SUBTYPE_FIELDS))
-        .distinct()
-    ),
-    version_id=int,
-)
+
+
+def _evidence_rows() -> Subquery:
+    """Annotation: the distinct ``[kind, sub-type...]`` of the version's artifacts, however many it holds, as a
+    JSON array in the version's own row (NULL without artifacts)."""
+    artifacts = Artifact.objects.filter(version_id=OuterRef("pk")).annotate(
+        **{f"sub_{name}": KT(f"metadata__{name}") for name in _SUBTYPE_FIELDS}
+    )
+    return json_rows(artifacts, "kind", *(f"sub_{name}" for name in _SUBTYPE_FIELDS), distinct=True)
 
 
 def askable_model(*, user: Any, key: str) -> tuple[RegisteredModel | None, bool]:
@@ -126,6 +124,8 @@ def _version_with_facts(tier: int | None, today: dt.date) -> CompiledQuery[Model
         gate_policy_cadence=policy_cadence,
         # The digests approved_digests() reads, in the same row instead of a query of their own.
         gate_artifact_digests=json_rows(approved_artifacts(OuterRef("pk"), OuterRef("approved_at")), "digest"),
+        # And the evidence its artifacts provide, instead of a query after this one.
+        gate_evidence=_evidence_rows(),
     )
     return CompiledQuery(
         lambda model_id, version: facts.filter(model_id=model_id, version=version).order_by()[:1],
@@ -137,12 +137,12 @@ def _version_with_facts(tier: int | None, today: dt.date) -> CompiledQuery[Model
 def gate_facts(
     *, model: RegisteredModel, version_label: str, digest: str, now: dt.datetime
 ) -> tuple[GateFacts, ModelVersion | None]:
-    """Everything the gate's rules need about one request, in two queries whatever the number of versions,
+    """Everything the gate's rules need about one request, in one query whatever the number of versions,
     artifacts, findings or audits; and the version, when it is registered.
 
     The version is read with its model's open severe findings, its overdue approval conditions, the model's
-    latest bias verdict, the tier policy's duties and the digests of its approved artifacts as subqueries of the
-    same row; then the evidence its artifacts provide.
+    latest bias verdict, the tier policy's duties, the digests of its approved artifacts and the evidence its
+    artifacts provide, as subqueries of the same row.
     """
     version = _version_with_facts(model.risk_tier, now.date()).first(model_id=model.pk, version=version_label)
     base = GateFacts(
@@ -163,7 +163,7 @@ def gate_facts(
         holds_approval=bool(holds_approval),
         approval_expires_at=version.approval_expires_at,
         approved_digests=approved_digests(version, annotated.gate_artifact_digests or ()),
-        evidence=version_evidence(version),
+        evidence=version_evidence(annotated.gate_evidence or ()),
         open_severe_findings=annotated.gate_severe_findings,
         overdue_conditions=annotated.gate_overdue_conditions,
         eu_ai_act_category=model.eu_ai_act_category,

@@ -157,7 +157,7 @@ def gate_check(
     )
     codes = ", ".join(reason["code"] for reason in reasons)
     with transaction.atomic():
-        decision.ledger_event = ledger_append(
+        ledger_append(
             event_type=EventType.DEPLOYMENT_ALLOWED if outcome == GateOutcome.ALLOW else EventType.DEPLOYMENT_DENIED,
             actor=actor,
             model=model,
@@ -175,8 +175,8 @@ def gate_check(
                 "pipeline": context,
                 "expires_at": expires,
             },
+            record=decision,  # inserted with its event, in the same statement
         )
-        decision.save(force_insert=True)
     return decision
 
 

@@ -117,26 +117,35 @@ class JSONRowsArray(Func):
     """A JSON array of one value per row of the (correlated) subquery it sits in, or NULL when it has no rows.
 
     ``JSONB_AGG`` on PostgreSQL, ``JSON_GROUP_ARRAY`` on SQLite; with several expressions each element is itself
-    an array (``[username, first_name, last_name]``). It is written as a plain function rather than an
-    ``Aggregate`` so the subquery gets no GROUP BY: it aggregates the rows of one model, not groups of them.
+    an array (``[username, first_name, last_name]``); with ``distinct`` each value appears once. It is written as a
+    plain function rather than an ``Aggregate`` so the subquery gets no GROUP BY: it aggregates the rows of one
+    model, not groups of them.
     """
 
     function = "JSONB_AGG"
     output_field = JSONField()
 
+    def __init__(self, *expressions: Any, distinct: bool = False, **extra: Any) -> None:
+        super().__init__(*expressions, **extra)
+        self.distinct = distinct
+
+    def _template(self, aggregate: str, array: str) -> str:
+        value = f"{array}(%(expressions)s)" if len(self.source_expressions) > 1 else "%(expressions)s"
+        return f"{aggregate}({'DISTINCT ' if self.distinct else ''}{value})"
+
     def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:  # type: ignore[override]
-        template = "JSONB_AGG(JSONB_BUILD_ARRAY(%(expressions)s))" if len(self.source_expressions) > 1 else None
+        template = self._template("JSONB_AGG", "JSONB_BUILD_ARRAY")
         return super().as_sql(compiler, connection, template=template, **extra_context)
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        many = len(self.source_expressions) > 1
-        template = "JSON_GROUP_ARRAY(JSON_ARRAY(%(expressions)s))" if many else "JSON_GROUP_ARRAY(%(expressions)s)"
+        template = self._template("JSON_GROUP_ARRAY", "JSON_ARRAY")
         return super().as_sql(compiler, connection, template=template, **extra_context)
 
 
-def json_rows(queryset: QuerySet[Any], *fields: Any) -> Subquery:
-    """Annotation: ``fields`` of ``queryset``'s rows as a JSON array (see :class:`JSONRowsArray`), NULL without rows."""
-    rows = queryset.order_by().annotate(_json_rows=JSONRowsArray(*fields)).values("_json_rows")
+def json_rows(queryset: QuerySet[Any], *fields: Any, distinct: bool = False) -> Subquery:
+    """Annotation: ``fields`` of ``queryset``'s rows as a JSON array (see :class:`JSONRowsArray`), NULL without rows;
+    each value (or array of values) once with ``distinct``."""
+    rows = queryset.order_by().annotate(_json_rows=JSONRowsArray(*fields, distinct=distinct)).values("_json_rows")
     return Subquery(rows, output_field=JSONField())
 
 

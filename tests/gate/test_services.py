@@ -12,9 +12,11 @@ from django.http import Http404
 from django.utils import timezone
 
 from audits.choices import AuditKind, RunStatus
+from audits.compliance import evidence_keys
 from audits.models import AuditRun
 from gate import signing
 from gate.models import GateDecision
+from gate.selectors import gate_facts
 from gate.services import gate_check
 from governance.choices import EventType, FindingSeverity, FindingSource
 from governance.ledger import verify_ledger
@@ -185,6 +187,36 @@ def test_evidence_the_tier_requires_must_be_recorded(personas: Any, tier3_a: Any
         data={"uri": "s3://models/rb-0001/1.0.0/model.pkl", "digest": DIGEST},
     )
     assert codes(ask(personas)) == []
+
+
+def test_the_evidence_read_with_the_version_is_every_artifact_s_evidence_once(personas: Any, tier3_a: Any) -> None:
+    def evidence(label: str) -> frozenset[str]:
+        return gate_facts(model=personas.model_a, version_label=label, digest=DIGEST, now=timezone.now())[0].evidence
+
+    ModelVersionFactory(model=personas.model_a, version="0.9.0", actor=personas.owner_a)
+    assert evidence("0.9.0") == frozenset()  # no artifacts at all
+    version = make_version(personas)
+    documents = [("model_card", "card"), ("model_card", "card-v2"), ("validation_report", "validation")]
+    for document_type, name in documents:
+        artifact_ingest(
+            actor=personas.owner_a,
+            version=version,
+            kind="document",
+            data={"document_type": document_type, "uri": f"https://docs.bank.example/{name}", "title": name},
+        )
+    for sha in ("a" * 40, "b" * 40):
+        artifact_ingest(
+            actor=personas.ci_scoped,
+            version=version,
+            kind="git_commit",
+            data={"repository": "github.com/bank/pd", "sha": sha},
+        )
+
+    recorded = version.artifacts.values_list("kind", "metadata")
+    assert len(recorded) == 6
+    expected = set().union(*(evidence_keys(kind, metadata) for kind, metadata in recorded))
+    assert evidence("1.0.0") == expected
+    assert expected == {"model_file", "document", "document:model_card", "document:validation_report", "git_commit"}
 
 
 def test_ungated_environments_allow_with_advisory_reasons(personas: Any, tier3_a: Any, gate_settings: Any) -> None:
