@@ -1,0 +1,71 @@
+"""URL patterns grouped by their first path segment, so a request is matched against its own group only.
+
+Django resolves a path by trying every pattern in order. The API's router makes about 200 patterns (each route
+with its ``.json`` twin), so a request for a route registered late (the gate's, the reports') was tried against
+some 180 regular expressions first: 0.2 ms of every gate decision. :func:`index_by_first_segment` puts the
+patterns that share a literal first segment (``gate``, ``models``) under one resolver that looks at that segment
+and consumes nothing, so the group's own patterns see the path as before: names, reversing, captured values and
+the order within a group are unchanged. Patterns whose first segment is not a literal word are left as they are,
+and then nothing is grouped (grouping around them could change which pattern wins).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from django.urls import URLPattern, URLResolver
+from django.urls.resolvers import RegexPattern, RoutePattern
+
+# ^word followed by "/", an escaped "." (the format suffix), or the end of the pattern.
+_LITERAL_HEAD = re.compile(r"\^([A-Za-z0-9_-]+)(?=/|\\\.|\$|\\Z)")
+# The router's root: "^$" / "^\Z", or the format suffix alone ("^\.(?P<format>..." or "^(?P<format>\....").
+_EMPTY_HEAD = re.compile(r"\^(\$|\\Z|\\\.|\(\?P<format>\\\.)")
+
+
+class FirstSegmentPattern(RegexPattern):
+    """Matches a path whose first segment (up to ``/`` or ``.``) is ``segment``, and consumes none of it."""
+
+    def __init__(self, segment: str) -> None:
+        # An empty regular expression: it adds nothing when Django reverses a name of the group.
+        super().__init__("", name=None, is_endpoint=False)
+        self.segment = segment
+
+    def match(self, path: str) -> tuple[str, tuple[Any, ...], dict[str, Any]] | None:
+        """The path unchanged when its first segment is this group's, else None."""
+        end = len(self.segment)
+        if path.startswith(self.segment) and (len(path) == end or path[end] in "/."):
+            return path, (), {}
+        return None
+
+    def check(self) -> list[Any]:
+        """Nothing to warn about: the group's patterns are checked on their own."""
+        return []
+
+    def __str__(self) -> str:
+        return ""
+
+
+def first_segment(pattern: URLPattern | URLResolver) -> str | None:
+    """The literal first segment every path the pattern matches starts with ("" for the root), or None when the
+    pattern's regular expression does not say."""
+    regex = getattr(pattern.pattern, "_regex", None)
+    if not isinstance(pattern.pattern, RegexPattern | RoutePattern) or not isinstance(regex, str):
+        return None
+    if _EMPTY_HEAD.match(regex):
+        return ""
+    head = _LITERAL_HEAD.match(regex)
+    return head.group(1) if head else None
+
+
+def index_by_first_segment(patterns: Sequence[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:
+    """``patterns`` as one resolver per first segment, in the order the segments first appear; ``patterns``
+    unchanged if any of them has no literal first segment."""
+    groups: dict[str, list[URLPattern | URLResolver]] = {}
+    for pattern in patterns:
+        segment = first_segment(pattern)
+        if segment is None:
+            return list(patterns)
+        groups.setdefault(segment, []).append(pattern)
+    return [URLResolver(FirstSegmentPattern(segment), members) for segment, members in groups.items()]
