@@ -7,6 +7,7 @@ holds the business rules. What the API answers is rendered by separate output se
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
@@ -94,6 +95,30 @@ class InputSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="Why the change is made; kept with the change in the object's field history.",
     )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """This body's own copies of the declared fields.
+
+        DRF deep-copies each declared field for every serializer, which builds the field anew from its arguments
+        (0.13 ms of the gate's 0.2 ms body check). A field without nested fields keeps no state of its own
+        but what ``bind`` sets on the copy (name, parent, label, source), so it is copied shallowly, with its own
+        list of validators; fields with nested fields (lists, dicts, related many, nested bodies) are deep-copied
+        as before.
+        """
+        fields: dict[str, serializers.Field] = {}
+        for name, declared in self._declared_fields.items():
+            if (
+                isinstance(declared, serializers.BaseSerializer)
+                or hasattr(declared, "child")
+                or hasattr(declared, "child_relation")
+            ):
+                fields[name] = copy.deepcopy(declared)
+                continue
+            field: Any = copy.copy(declared)
+            if "_validators" in field.__dict__:
+                field._validators = list(field._validators)
+            fields[name] = field
+        return fields
 
     def to_internal_value(self, data: Any) -> Any:
         """The validated body; unknown fields are reported together with the other fields' errors."""
