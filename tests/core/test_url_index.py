@@ -11,7 +11,7 @@ from django.urls.resolvers import RegexPattern
 from django.utils.regex_helper import normalize
 
 from config.api_urls import router
-from core.url_index import first_segment, index_by_first_segment
+from core.url_index import SegmentDispatch, first_segment, index_by_first_segment
 
 
 def _resolver(patterns: list[Any]) -> URLResolver:
@@ -51,9 +51,10 @@ def test_a_request_is_tried_against_its_own_group_only() -> None:
     grouped = _resolver(index_by_first_segment(router.urls))
     with pytest.raises(Resolver404) as missed:
         grouped.resolve("api/v1/gate/nothing/")
-    # Each other group is one look at the first segment; only the gate's own patterns are matched against the path.
-    patterns = [tried[-1] for tried in missed.value.args[0]["tried"] if isinstance(tried[-1], URLPattern)]
+    # Only the gate's own patterns were matched against the path.
+    patterns = [tried[-1] for tried in missed.value.args[0]["tried"]]
     assert 0 < len(patterns) <= 10 < len(router.urls)
+    assert all(isinstance(pattern, URLPattern) for pattern in patterns)
     assert all(str(pattern.pattern).startswith("^gate/") for pattern in patterns)
 
 
@@ -69,7 +70,8 @@ def test_patterns_without_a_literal_first_segment_are_left_as_they_are() -> None
 
     literal = [path("models/", view), re_path(r"^models\.(?P<format>[a-z]+)$", view), path("", view)]
     assert [first_segment(pattern) for pattern in literal] == ["models", "models", ""]
-    assert len(index_by_first_segment(literal)) == 2
+    (dispatch,) = index_by_first_segment(literal)
+    assert isinstance(dispatch, SegmentDispatch) and list(dispatch.groups) == ["models", ""]
     open_ended = [*literal, re_path(r"^mod(?P<rest>.*)$", view)]
     assert first_segment(open_ended[-1]) is None
     assert index_by_first_segment(open_ended) == open_ended
