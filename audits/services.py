@@ -67,6 +67,13 @@ def may_audit(actor: User, model: RegisteredModel) -> bool:
     )
 
 
+def require_evaluation_dataset_create(actor: User, model: RegisteredModel) -> None:
+    """Refuse (PermissionDenied) unless ``actor`` may add evaluation data to a version of ``model`` (``may_audit``);
+    the service checks it first, the model's audits page before it reads the upload form."""
+    if not may_audit(actor, model):
+        raise PermissionDenied(f"You may not add evaluation data to {model.key}.")
+
+
 def _data_error(error: evaluation.EvaluationDataError) -> ValidationError:
     return ValidationError({error.field: [error.message]})
 
@@ -168,8 +175,7 @@ def evaluation_dataset_create(
     so a later change of the file is caught when it is audited. A URL must lie under one of
     ``EVALUATION_DATA_URL_PREFIXES`` (as must every redirect); it is fetched with a timeout and the upload size cap.
     """
-    if not may_audit(actor, version.model):
-        raise PermissionDenied(f"You may not add evaluation data to {version.model.key}.")
+    require_evaluation_dataset_create(actor, version.model)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": ["This field is required."]})

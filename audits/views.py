@@ -3,7 +3,8 @@ and the schedules.
 
 Views only translate HTTP, as in governance: reads come from the audits selectors (an object the user may not
 see is a 404), writes are one service call, a service's ValidationError is shown on the form that was sent
-(status 400) and its PermissionDenied is the 403 page with the service's message.
+(status 400) and its PermissionDenied is the 403 page with the service's message. A form view asks the service's
+permission check before it reads the form, so a refused user gets the 403 page whatever they sent.
 """
 
 from __future__ import annotations
@@ -141,10 +142,11 @@ def model_audits(request: HttpRequest, key: str) -> HttpResponse:
     """A model's evaluation data and bias audits; its owners, Risk Officers and validators upload data here."""
     user = signed_in(request)
     model = registered_model_get(user=user, key=key)
-    # The same check the services make: who may store data and request audits is offered the form.
-    may_audit = services.may_audit(user, model)
     if request.method != "POST":
-        return _model_page(request, model, _upload_form(request, model) if may_audit else None)
+        # The same check the services make: who may store data and request audits is offered the form.
+        return _model_page(request, model, _upload_form(request, model) if services.may_audit(user, model) else None)
+    # A 403 before the upload is read for whoever may not store data here, whatever the form holds.
+    services.require_evaluation_dataset_create(user, model)
     form = _upload_form(request, model, request.POST, request.FILES)
     if form.is_valid():
         try:

@@ -4,8 +4,10 @@ notifications.
 Views only translate HTTP, as in the inventory: reads come from the governance selectors (which start from the
 permission gate, so an object the user may not see is a 404), every write is one governance service call, a
 service's ValidationError is shown on the form that was sent, and its PermissionDenied becomes the 403 page with
-the service's message (the segregation-of-duties rule it applied). Which buttons a page offers comes from the
-same checks, so a user is not shown a step the service would refuse; the service refuses a forged request anyway.
+the service's message (the segregation-of-duties rule it applied). A form view asks the service module's permission
+check (``require_<service>``) before it reads the form, so a refused user gets the 403 page whatever they sent.
+Which buttons a page offers comes from the same checks, so a user is not shown a step the service would refuse; the
+service refuses a forged request anyway.
 """
 
 from __future__ import annotations
@@ -391,6 +393,7 @@ def assessment_review(request: HttpRequest, pk: int) -> HttpResponse:
     """A Risk Officer approves or rejects a risk assessment."""
     user = signed_in(request)
     assessment = get_object_or_404(risk_assessment_queryset(user=user), pk=pk)
+    assessments.require_risk_assessment_review(user, assessment)
     model = assessment.model
     back_url = reverse("governance:model", args=[model.key])
     form = ReviewForm(request.POST, auto_id=f"id_review_{assessment.pk}_%s")
@@ -423,6 +426,7 @@ def override_request(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask for another tier than an assessment computed, with a justification."""
     user = signed_in(request)
     assessment = get_object_or_404(risk_assessment_queryset(user=user), pk=pk)
+    assessments.require_tier_override_request(user, assessment)
     model = assessment.model
     back_url = reverse("governance:model", args=[model.key])
     form = OverrideRequestForm(request.POST, auto_id=f"id_override_{assessment.pk}_%s")
@@ -455,6 +459,7 @@ def override_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """A Risk Officer approves or rejects a tier override request."""
     user = signed_in(request)
     override = get_object_or_404(tier_override_queryset(user=user), pk=pk)
+    assessments.require_tier_override_decide(user, override)
     model = override.assessment.model
     back_url = reverse("governance:model", args=[model.key])
     form = ReviewForm(request.POST, auto_id=f"id_override_decide_{override.pk}_%s")
@@ -761,6 +766,7 @@ def policy_list(request: HttpRequest) -> HttpResponse:
 def pack_activate(request: HttpRequest) -> HttpResponse:
     """Switch the installation's rule pack (Risk Officers)."""
     user = signed_in(request)
+    policies.require_policy_pack_activate(user)
     form = PackActivateForm(request.POST, packs=policy_pack_queryset(user=user))
     if form.is_valid():
         try:

@@ -166,7 +166,6 @@ class Row:
     obj: str | None = None
     step: str | None = None
     body: Mapping[str, Any] | None = None
-    body_first: bool = False
     documentation: bool = False
 
 
@@ -175,20 +174,18 @@ def row(
     *,
     step: str | None = None,
     body: Mapping[str, Any] | None = None,
-    body_first: bool = False,
     documentation: bool = False,
     **methods: Outcome,
 ) -> Row:
-    """A row. ``body`` is sent with every state-changing method (empty when not given): a body that passes
-    validation makes the permission check, not the 400, decide. ``body_first`` marks a view that checks the body
-    before the permission, so a refused persona may get 400 instead of 403 (nothing is written either way).
-    ``documentation`` marks pages of static text, whose examples may name model keys."""
+    """A row. ``body`` is sent with every state-changing method (empty when not given). Every view checks the
+    permission before the body, so a refused persona gets 403 whatever the body; a body that passes validation lets
+    an allowed persona's answer show the write itself rather than a 400. ``documentation`` marks pages of static
+    text, whose examples may name model keys."""
     return Row(
         methods=MappingProxyType(methods),
         obj=obj,
         step=step,
         body=body,
-        body_first=body_first,
         documentation=documentation,
     )
 
@@ -228,10 +225,10 @@ TABLE: Mapping[str, Row] = {
     "governance:assess": row("model_a", GET=OBJECT_CHANGE, POST=OBJECT_CHANGE),
     "governance:model-findings": row("model_a", GET=OBJECT_READ),
     "governance:model-ledger": row("model_a", GET=OBJECT_READ),
-    # The three assessment forms check the form before the permission (the service decides who may).
-    "governance:assessment-review": row("assessment", POST=OBJECT_REVIEW, body_first=True),
-    "governance:override-request": row("assessment", POST=OBJECT_CHANGE, body_first=True),
-    "governance:override-decide": row("override", POST=OBJECT_REVIEW, body_first=True),
+    # The three assessment forms ask the service's permission check before they read the form.
+    "governance:assessment-review": row("assessment", POST=OBJECT_REVIEW),
+    "governance:override-request": row("assessment", POST=OBJECT_CHANGE),
+    "governance:override-decide": row("override", POST=OBJECT_REVIEW),
     "governance:version-step": row("version", step="submit", POST=OBJECT_CHANGE),
     "governance:queue": row(GET=SIGNED_IN_ANY),
     "governance:finding-list": row(GET=SIGNED_IN_ANY),
@@ -239,7 +236,7 @@ TABLE: Mapping[str, Row] = {
     "governance:finding-step": row("finding", step="start_remediation", POST=OBJECT_CHANGE),
     "governance:ledger": row(GET=SIGNED_IN_ANY),
     "governance:policies": row(GET=SIGNED_IN_ANY),
-    "governance:pack-activate": row(POST=RISK_OFFICER_ONLY, body_first=True),
+    "governance:pack-activate": row(POST=RISK_OFFICER_ONLY),
     "governance:tier-policy-edit": row("tier_policy", GET=RISK_OFFICER_OBJECT, POST=RISK_OFFICER_OBJECT),
     "governance:questionnaire": row("questionnaire", GET=QUESTIONNAIRE_READ),
     "governance:questionnaire-publish": row("questionnaire", POST=QUESTIONNAIRE_CHANGE),
@@ -247,7 +244,7 @@ TABLE: Mapping[str, Row] = {
     "governance:bulk-action": row(POST=RISK_OFFICER_ONLY),
     "governance:notifications-read": row(POST=SIGNED_IN_ANY),
     # --- audits pages -----------------------------------------------------------------------------------------
-    "audits:model": row("model_a", GET=OBJECT_READ, POST=OBJECT_AUDIT, body_first=True),  # the upload form first
+    "audits:model": row("model_a", GET=OBJECT_READ, POST=OBJECT_AUDIT),
     "audits:dataset-audit": row("dataset", POST=OBJECT_AUDIT),
     "audits:run-list": row(GET=SIGNED_IN_ANY),
     "audits:run": row("audit_run", GET=OBJECT_READ),
@@ -271,18 +268,19 @@ TABLE: Mapping[str, Row] = {
     "api-redoc": row(GET=PUBLIC, documentation=True),
     "well-known-jwks": row(GET=PUBLIC),
     # --- API: inventory ---------------------------------------------------------------------------------------
-    # Create and update bodies are checked before the permission: a refused persona gets 400 to an empty body.
-    "businessunit-list": row(GET=SIGNED_IN_ANY, POST=UNIT_CHANGE.but(no_role=FORBIDDEN), body_first=True),
-    "businessunit-detail": row("unit", GET=UNIT_READ, PUT=UNIT_CHANGE, PATCH=UNIT_CHANGE, body_first=True),
+    # Creates and updates check the permission before the body (PortalWriteViewSet.check_create_permission and
+    # check_update_permission): a refused persona gets 403 to an empty or partial body.
+    "businessunit-list": row(GET=SIGNED_IN_ANY, POST=UNIT_CHANGE.but(no_role=FORBIDDEN)),
+    "businessunit-detail": row("unit", GET=UNIT_READ, PUT=UNIT_CHANGE, PATCH=UNIT_CHANGE),
     "businessunit-history": row("unit", GET=UNIT_READ),
-    "registeredmodel-list": row(GET=SIGNED_IN_ANY, POST=MODEL_CREATORS, body_first=True),
+    "registeredmodel-list": row(GET=SIGNED_IN_ANY, POST=MODEL_CREATORS),
     "registeredmodel-detail": row(
         "model_a",
         GET=OBJECT_READ,
         PUT=OBJECT_CHANGE,
         PATCH=OBJECT_CHANGE,
         body={"purpose": "Checked by the permission matrix.", "change_reason": "Permission matrix check."},
-        body_first=True,  # PUT needs every field, so the partial body above is a 400 before the permission
+        # PUT needs every field: the partial body above is a 400 for who may change the model, a 403 for the rest.
     ),
     "registeredmodel-history": row("model_a", GET=OBJECT_READ),
     "registeredmodel-lineage": row("model_a", GET=OBJECT_READ),
@@ -295,7 +293,6 @@ TABLE: Mapping[str, Row] = {
         PUT=OBJECT_CHANGE,
         PATCH=OBJECT_CHANGE,
         body={"training_data_ref": "s3://data/matrix", "change_reason": "Permission matrix check."},
-        body_first=True,
     ),
     "modelversion-history": row("version", GET=OBJECT_READ),
     "modeldependency-list": row(GET=SIGNED_IN_ANY, POST=BODY_DECIDES),
@@ -307,7 +304,6 @@ TABLE: Mapping[str, Row] = {
         PATCH=RISK_OFFICER_OBJECT,
         DELETE=RISK_OFFICER_OBJECT,
         body={"description": "Checked by the permission matrix.", "change_reason": "Permission matrix check."},
-        body_first=True,
     ),
     "modeldependency-history": row("dependency", GET=READ_ALL_HIDDEN),
     "artifact-list": row(GET=SIGNED_IN_ANY, POST=BODY_DECIDES),
@@ -330,7 +326,7 @@ TABLE: Mapping[str, Row] = {
     "user-me": row(GET=SIGNED_IN_ANY),
     "user-detail": row("person", GET=PEOPLE_READ),
     # --- API: governance --------------------------------------------------------------------------------------
-    "questionnaire-list": row(GET=SIGNED_IN_ANY, POST=RISK_OFFICER_ONLY, body_first=True),
+    "questionnaire-list": row(GET=SIGNED_IN_ANY, POST=RISK_OFFICER_ONLY),
     "questionnaire-detail": row("questionnaire", GET=QUESTIONNAIRE_READ),
     # The preview re-scores only the models the caller sees, so whoever reads the questionnaire may ask for it.
     "questionnaire-impact-preview": row("questionnaire", GET=QUESTIONNAIRE_READ),

@@ -1,8 +1,10 @@
 """Base viewsets: reads from a selector's queryset, writes through input serializer → service → output serializer.
 
 A viewset built on these holds no business rule. It names its selector (``get_queryset``), its FilterSet, its
-input and output serializers and the two service calls (``service_create``, ``service_update``); the rest (the
-404 for what the user may not see, refusing unknown fields, the reason, the 201 with its Location) is here.
+input and output serializers, the two service calls (``service_create``, ``service_update``) and, where the
+permission does not depend on the body, the service module's permission check (``check_create_permission``,
+``check_update_permission``); the rest (the 404 for what the user may not see, the 403 before the body is read,
+refusing unknown fields, the reason, the 201 with its Location) is here.
 """
 
 from __future__ import annotations
@@ -63,11 +65,25 @@ class PortalReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
 class PortalWriteViewSet(PortalReadOnlyViewSet):
     """List, retrieve, create and update (PUT and PATCH) through the app's services.
 
-    PUT needs every field the update serializer requires; both PUT and PATCH change only the fields given.
+    PUT needs every field the update serializer requires; both PUT and PATCH change only the fields given. The
+    permission is checked before the body: a caller who may not create or change gets 403 whatever the body holds,
+    and only a permitted caller gets the 400 naming each bad field.
     """
 
     create_input_class: type[InputSerializer]
     update_input_class: type[InputSerializer]
+
+    def check_create_permission(self) -> None:
+        """Refuse (``PermissionDenied``, a 403) a caller who may not create here, before the body is read.
+
+        Each viewset calls its service module's check, the one the create service makes itself. The default does
+        nothing: where the permission depends on an object the body names (a version of the model in ``model``),
+        the service decides once the body is valid, and a body naming an object the caller may not see is a 400.
+        """
+
+    def check_update_permission(self, instance: Any) -> None:
+        """Refuse (``PermissionDenied``, a 403) a caller who sees ``instance`` but may not change it, before the
+        body is read; each viewset calls its service module's check. The default does nothing."""
 
     def service_create(self, *, data: dict[str, Any], reason: str) -> Model:
         """Call the create service with the validated body; each viewset names its service."""
@@ -79,6 +95,7 @@ class PortalWriteViewSet(PortalReadOnlyViewSet):
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Create through the service; 201 with the new object and its URL in ``Location``."""
+        self.check_create_permission()
         data = self.read_input(self.create_input_class)
         reason = data.pop("change_reason", "")
         instance = self.reload(self.service_create(data=data, reason=reason))
@@ -88,6 +105,7 @@ class PortalWriteViewSet(PortalReadOnlyViewSet):
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Change through the service the object the caller can see (404 otherwise; 403 if seen, not changeable)."""
         instance = self.get_object()
+        self.check_update_permission(instance)
         changes = self.read_input(self.update_input_class, partial=kwargs.pop("partial", False))
         reason = changes.pop("change_reason", "")
         updated = self.service_update(instance=instance, changes=changes, reason=reason)

@@ -130,7 +130,8 @@ class QuestionnaireViewSet(PortalReadOnlyViewSet):
         return selectors.questionnaire_queryset(user=self.request.user)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Draft a version through the service."""
+        """Draft a version through the service (403 before the body is read for who may not draft)."""
+        assessments.require_questionnaire_draft_create(self.actor)
         data = self.read_input(QuestionnaireCreateInput)
         questionnaire = assessments.questionnaire_draft_create(actor=self.actor, **data)
         return _created(self, questionnaire, questionnaire.version)
@@ -215,6 +216,7 @@ class RiskAssessmentViewSet(PortalReadOnlyViewSet):
 
     def _review(self, *, approve: bool) -> Response:
         assessment = self.get_object()
+        assessments.require_risk_assessment_review(self.actor, assessment)
         comment = self.read_input(ReviewInput).get("comment", "")
         reviewed = assessments.risk_assessment_review(
             actor=self.actor, assessment=assessment, approve=approve, comment=comment
@@ -282,6 +284,7 @@ class TierOverrideViewSet(PortalReadOnlyViewSet):
 
     def _decide(self, *, approve: bool) -> Response:
         override = self.get_object()
+        assessments.require_tier_override_decide(self.actor, override)
         comment = self.read_input(ReviewInput).get("comment", "")
         decided = assessments.tier_override_decide(
             actor=self.actor, override=override, approve=approve, comment=comment
@@ -348,6 +351,7 @@ class PolicyPackViewSet(PortalReadOnlyViewSet):
     def activate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Activate through the service."""
         pack = self.get_object()
+        policies.require_policy_pack_activate(self.actor)
         data = self.read_input(ReasonInput)
         activated = policies.policy_pack_activate(actor=self.actor, pack=pack, reason=data["reason"])
         return Response(self.output(self.reload(activated)))

@@ -119,6 +119,32 @@ def _check_reviewer(actor: User, requester_id: int, what: str) -> None:
         raise PermissionDenied(f"SOD-6: nobody reviews their own {what}; another Risk Officer must decide.")
 
 
+# Permission checks: each raises PermissionDenied unless ``actor`` may call the service of that name. The service
+# makes it first; the pages and the API make it before they read the form or body, so a refused caller gets a 403
+# whatever it sent.
+
+
+def require_risk_assessment_review(actor: User, assessment: RiskAssessment) -> None:
+    """Deciding an assessment: a Risk Officer's review permission, and not their own assessment (SOD-6)."""
+    _check_reviewer(actor, assessment.assessed_by_id, "risk assessment")
+
+
+def require_tier_override_request(actor: User, assessment: RiskAssessment) -> None:
+    """Asking for another tier: change permission on the assessed model (its owners, Risk Officers)."""
+    if not user_can(actor, "change", assessment.model):
+        raise PermissionDenied(f"You may not request a tier override for {assessment.model.key}.")
+
+
+def require_tier_override_decide(actor: User, override: TierOverride) -> None:
+    """Deciding an override request: a Risk Officer's review permission, and not their own request (SOD-6)."""
+    _check_reviewer(actor, override.requested_by_id, "tier override request")
+
+
+def require_questionnaire_draft_create(actor: User) -> None:
+    """Drafting questionnaire versions: Risk Officers and Admins (the role's add permission)."""
+    require_role_permission(actor, Questionnaire, "add_questionnaire", "draft questionnaires")
+
+
 @transaction.atomic
 def risk_assessment_review(
     *, actor: User, assessment: RiskAssessment, approve: bool, comment: str = ""
@@ -127,7 +153,7 @@ def risk_assessment_review(
     approved assessment and sets the model's tier and EU AI Act category."""
     ledger_lock()
     assessment = RiskAssessment.objects.select_for_update().select_related("model").get(pk=assessment.pk)
-    _check_reviewer(actor, assessment.assessed_by_id, "risk assessment")
+    require_risk_assessment_review(actor, assessment)
     comment = clean_comment(comment, required=not approve)
     if assessment.status != AssessmentStatus.SUBMITTED:
         raise ValidationError(
@@ -172,8 +198,7 @@ def tier_override_request(*, actor: User, assessment: RiskAssessment, tier: int,
     """Ask for a tier other than the computed one; needs a written justification and a Risk Officer's approval."""
     ledger_lock()
     assessment = RiskAssessment.objects.select_for_update().select_related("model").get(pk=assessment.pk)
-    if not user_can(actor, "change", assessment.model):
-        raise PermissionDenied(f"You may not request a tier override for {assessment.model.key}.")
+    require_tier_override_request(actor, assessment)
     justification = clean_comment(justification, field="justification", required=True, minimum=JUSTIFICATION_MIN)
     if tier not in RiskTier.values:
         raise ValidationError({"tier": ["Choose tier 1, 2 or 3."]})
@@ -217,7 +242,7 @@ def tier_override_decide(*, actor: User, override: TierOverride, approve: bool, 
     model's current assessment changes the model's tier at once."""
     ledger_lock()
     override = TierOverride.objects.select_for_update().select_related("assessment__model").get(pk=override.pk)
-    _check_reviewer(actor, override.requested_by_id, "tier override request")
+    require_tier_override_decide(actor, override)
     comment = clean_comment(comment, required=not approve)
     if override.status != OverrideStatus.PENDING:
         raise ValidationError({"status": [f"The override is already {override.get_status_display().lower()}."]})
@@ -252,7 +277,7 @@ def questionnaire_draft_create(
     *, actor: User, definition: dict[str, Any], title: str = "", notes: str = ""
 ) -> Questionnaire:
     """Start a new questionnaire version from a definition (questions, options, weights, thresholds, rules)."""
-    require_role_permission(actor, Questionnaire, "add_questionnaire", "draft questionnaires")
+    require_questionnaire_draft_create(actor)
     problems = scoring.validate_definition(definition)
     if problems:
         raise ValidationError({"definition": problems})

@@ -101,10 +101,16 @@ def tier_policy_update(*, actor: User, policy: TierPolicy, changes: Mapping[str,
     return policy
 
 
+def require_policy_pack_activate(actor: User) -> None:
+    """Refuse (PermissionDenied) unless ``actor`` may choose the rule pack (Risk Officers, Admins); the service
+    checks it first, the page before it reads the form."""
+    require_role_permission(actor, PolicyPack, "change_policypack", "choose the rule pack")
+
+
 @transaction.atomic
 def policy_pack_activate(*, actor: User, pack: PolicyPack, reason: str) -> PolicyPack:
     """Make ``pack`` the installation's rule pack (SR 11-7 calendar or SR 26-2 trigger-based)."""
-    require_role_permission(actor, PolicyPack, "change_policypack", "choose the rule pack")
+    require_policy_pack_activate(actor)
     reason = clean_comment(reason, field="reason", required=True)
     ledger_lock()
     previous = PolicyPack.objects.select_for_update().filter(is_active=True).first()

@@ -234,6 +234,14 @@ class RegisteredModelViewSet(HistoryMixin, PortalWriteViewSet):
         data = RegisteredModelAsOfOutputSerializer(records, many=True, context=self.get_serializer_context()).data
         return paginator.get_paginated_response(data)
 
+    def check_create_permission(self) -> None:
+        """Who may register models at all; whom a Model Owner may name as owner is checked with the body."""
+        services.require_registered_model_create(self.actor)
+
+    def check_update_permission(self, instance: RegisteredModel) -> None:
+        """The update service's own check, before the body is read."""
+        services.require_registered_model_update(self.actor, instance)
+
     def service_create(self, *, data: dict[str, Any], reason: str) -> RegisteredModel:
         """Create through the inventory's service."""
         return services.registered_model_create(actor=self.actor, reason=reason, **data)
@@ -294,6 +302,14 @@ class BusinessUnitViewSet(HistoryMixin, PortalWriteViewSet):
         """Rows the caller may see, from the inventory's selector."""
         return selectors.business_unit_queryset(user=self.request.user)
 
+    def check_create_permission(self) -> None:
+        """The create service's own check, before the body is read."""
+        services.require_business_unit_create(self.actor)
+
+    def check_update_permission(self, instance: BusinessUnit) -> None:
+        """The update service's own check, before the body is read."""
+        services.require_business_unit_update(self.actor, instance)
+
     def service_create(self, *, data: dict[str, Any], reason: str) -> BusinessUnit:
         """Create through the inventory's service."""
         return services.business_unit_create(actor=self.actor, reason=reason, **data)
@@ -341,6 +357,12 @@ class ModelVersionViewSet(HistoryMixin, PortalWriteViewSet):
     def get_queryset(self) -> QuerySet[ModelVersion]:
         """Rows the caller may see, from the inventory's selector."""
         return selectors.model_version_queryset(user=self.request.user)
+
+    # Creating names the model in the body: the create service decides, once the body is valid.
+
+    def check_update_permission(self, instance: ModelVersion) -> None:
+        """The update service's own check, before the body is read."""
+        services.require_model_version_update(self.actor, instance)
 
     def service_create(self, *, data: dict[str, Any], reason: str) -> ModelVersion:
         """Create through the inventory's service."""
@@ -396,6 +418,12 @@ class ModelDependencyViewSet(HistoryMixin, PortalWriteViewSet):
         """Rows the caller may see, from the inventory's selector."""
         return selectors.model_dependency_queryset(user=self.request.user)
 
+    # Declaring names both models in the body: the create service decides, once the body is valid.
+
+    def check_update_permission(self, instance: ModelDependency) -> None:
+        """The update service's own check, before the body is read."""
+        services.require_model_dependency_update(self.actor, instance)
+
     def service_create(self, *, data: dict[str, Any], reason: str) -> ModelDependency:
         """Create through the inventory's service."""
         return services.model_dependency_create(actor=self.actor, reason=reason, **data)
@@ -405,8 +433,10 @@ class ModelDependencyViewSet(HistoryMixin, PortalWriteViewSet):
         return services.model_dependency_update(actor=self.actor, dependency=instance, changes=changes, reason=reason)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Remove the dependency through the service; its history keeps the record."""
+        """Remove the dependency through the service (403 before the body is read when the caller sees it but may
+        not remove it); its history keeps the record."""
         dependency = self.get_object()
+        services.require_model_dependency_delete(self.actor, dependency)
         reason = self.read_input(ReasonOnlyInputSerializer).get("change_reason", "")
         services.model_dependency_delete(actor=self.actor, dependency=dependency, reason=reason)
         return Response(status=status.HTTP_204_NO_CONTENT)

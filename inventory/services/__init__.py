@@ -19,6 +19,13 @@ from inventory.services.registry import (
     registered_model_revoke_reporting,
     registered_model_sync_permissions,
     registered_model_update,
+    require_business_unit_create,
+    require_business_unit_update,
+    require_model_dependency_delete,
+    require_model_dependency_update,
+    require_model_version_update,
+    require_registered_model_create,
+    require_registered_model_update,
     tags_from_names,
 )
 
@@ -36,5 +43,12 @@ __all__ = [
     "registered_model_revoke_reporting",
     "registered_model_sync_permissions",
     "registered_model_update",
+    "require_business_unit_create",
+    "require_business_unit_update",
+    "require_model_dependency_delete",
+    "require_model_dependency_update",
+    "require_model_version_update",
+    "require_registered_model_create",
+    "require_registered_model_update",
     "tags_from_names",
 ]

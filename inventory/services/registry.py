@@ -5,7 +5,9 @@ and one field-history record with the actor and the reason.
 
 Services raise ``django.core.exceptions.ValidationError`` with per-field messages for bad input and
 ``PermissionDenied`` when the actor may not make the change; the web forms and the API turn those into their
-own answers.
+own answers. Where the permission does not depend on the input, it is one public ``require_<service>`` function
+that the service calls first: the API calls the same function before it reads the body, so a caller who may not
+make the change gets a 403 whatever the body holds.
 """
 
 from __future__ import annotations
@@ -93,6 +95,53 @@ def _full_clean(instance: Any, exclude: Iterable[str] = ()) -> None:
     instance.full_clean(exclude=list(exclude), validate_constraints=True)
 
 
+# --- permission checks ---------------------------------------------------------------------------------------
+# Each raises PermissionDenied unless ``actor`` may call the service of that name on that object.
+
+
+def require_business_unit_create(actor: User) -> None:
+    """Adding business units: Risk Officers and Admins (the role's add permission)."""
+    if not has_model_permission(actor, BusinessUnit, "add"):
+        raise PermissionDenied("You may not add business units.")
+
+
+def require_business_unit_update(actor: User, unit: BusinessUnit) -> None:
+    """Changing a business unit: change permission on it."""
+    if not user_can(actor, "change", unit):
+        raise PermissionDenied("You may not change business units.")
+
+
+def require_registered_model_create(actor: User) -> None:
+    """Registering models: Model Owners, Risk Officers and Admins (the role's add permission). Whom a Model Owner
+    may name as owners is a rule on the input, checked by the service."""
+    if not has_model_permission(actor, RegisteredModel, "add"):
+        raise PermissionDenied("You may not register models.")
+
+
+def require_registered_model_update(actor: User, model: RegisteredModel) -> None:
+    """Changing a model's inventory record: change permission on the model (its owners, Risk Officers)."""
+    if not user_can(actor, "change", model):
+        raise PermissionDenied(f"You may not change model {model.key}.")
+
+
+def require_model_version_update(actor: User, version: ModelVersion) -> None:
+    """Changing a version's description and evidence: change permission on the version (through its model)."""
+    if not user_can(actor, "change", version):
+        raise PermissionDenied(f"You may not change versions of model {version.model.key}.")
+
+
+def require_model_dependency_update(actor: User, dependency: ModelDependency) -> None:
+    """Changing how a dependency is described: change permission on the dependency."""
+    if not user_can(actor, "change", dependency):
+        raise PermissionDenied("You may not change this dependency.")
+
+
+def require_model_dependency_delete(actor: User, dependency: ModelDependency) -> None:
+    """Removing a dependency: delete permission on the dependency."""
+    if not user_can(actor, "delete", dependency):
+        raise PermissionDenied("You may not remove this dependency.")
+
+
 # --- business units ------------------------------------------------------------------------------------------
 
 
@@ -113,8 +162,7 @@ def business_unit_create(
     reason: str = "",
 ) -> BusinessUnit:
     """Add a business unit under ``parent`` (or at the top)."""
-    if not has_model_permission(actor, BusinessUnit, "add"):
-        raise PermissionDenied("You may not add business units.")
+    require_business_unit_create(actor)
     reason = _check_reason(reason)
     unit = BusinessUnit(code=code, name=name, parent=parent, key_prefix=key_prefix, description=description, head=head)
     unit.path = _unit_path(code, parent)
@@ -128,8 +176,7 @@ def business_unit_update(
     *, actor: User, unit: BusinessUnit, changes: Mapping[str, Any], reason: str = ""
 ) -> BusinessUnit:
     """Change a business unit; moving it under another parent moves its whole subtree."""
-    if not user_can(actor, "change", unit):
-        raise PermissionDenied("You may not change business units.")
+    require_business_unit_update(actor, unit)
     reason = _check_reason(reason)
     _check_fields(changes, UNIT_EDITABLE_FIELDS, {"code": "The code of a business unit never changes."})
     unit = BusinessUnit.objects.select_for_update().get(pk=unit.pk)
@@ -289,8 +336,7 @@ def registered_model_create(
     the business or technical owner of what they register; Risk Officers register for anyone. The owners get
     view and change on the model, the validators view and validate.
     """
-    if not has_model_permission(actor, RegisteredModel, "add"):
-        raise PermissionDenied("You may not register models.")
+    require_registered_model_create(actor)
     unknown = sorted(set(fields) - MODEL_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({field: ["Unknown field."] for field in unknown})
@@ -337,8 +383,7 @@ def registered_model_update(
 ) -> RegisteredModel:
     """Change fields of a model's inventory record; the key, risk tier and EU AI Act category are not editable
     here (the tier follows from risk assessments). ``tags`` takes names, ``validators`` takes users."""
-    if not user_can(actor, "change", model):
-        raise PermissionDenied(f"You may not change model {model.key}.")
+    require_registered_model_update(actor, model)
     reason = _check_reason(reason)
     _check_fields(
         changes,
@@ -428,8 +473,7 @@ def model_version_update(
 ) -> ModelVersion:
     """Edit a version's description and evidence. Its workflow state moves only through the approval workflow,
     and what was submitted is frozen: once a version leaves draft its artifact digest cannot change."""
-    if not user_can(actor, "change", version):
-        raise PermissionDenied(f"You may not change versions of model {version.model.key}.")
+    require_model_version_update(actor, version)
     reason = _check_reason(reason)
     _check_fields(
         changes,
@@ -511,8 +555,7 @@ def model_dependency_update(
     *, actor: User, dependency: ModelDependency, changes: Mapping[str, Any], reason: str = ""
 ) -> ModelDependency:
     """Change the kind or description of a dependency; to link other models, remove it and declare a new one."""
-    if not user_can(actor, "change", dependency):
-        raise PermissionDenied("You may not change this dependency.")
+    require_model_dependency_update(actor, dependency)
     reason = _check_reason(reason)
     _check_fields(
         changes,
@@ -532,8 +575,7 @@ def model_dependency_update(
 @transaction.atomic
 def model_dependency_delete(*, actor: User, dependency: ModelDependency, reason: str = "") -> None:
     """Remove a dependency; its history keeps the record of it."""
-    if not user_can(actor, "delete", dependency):
-        raise PermissionDenied("You may not remove this dependency.")
+    require_model_dependency_delete(actor, dependency)
     reason = _check_reason(reason)
     # simple-history writes the deletion record itself, from these two attributes.
     dependency._history_user = actor  # type: ignore[attr-defined]

@@ -59,6 +59,20 @@ def test_readers_get_no_form_and_others_a_404(personas: Any, finished_run: Audit
     assert Client().get(url).status_code == 302
 
 
+@pytest.mark.parametrize("form", [{}, {"version": "0", "name": "", "label": "nope"}])
+def test_upload_from_who_may_not_audit_is_the_403_page_whatever_it_holds(
+    personas: Any, version_a: Any, german_csv: bytes, form: dict[str, Any]
+) -> None:
+    url = reverse("audits:model", args=[personas.model_a.key])
+    refused = client_for(personas.auditor).post(url, {**form, "file": upload(german_csv)})
+    assert refused.status_code == 403
+    assert "403.html" in [template.name for template in refused.templates]
+    assert "You may not add evaluation data to RB-0001." in refused.content.decode()
+    # The same form from the model's validator, who may audit it, comes back with the form's errors.
+    assert client_for(personas.validator_assigned).post(url, {**form, "file": upload(german_csv)}).status_code == 400
+    assert not EvaluationDataset.objects.exists()
+
+
 def test_run_page_shows_verdicts_groups_and_provenance(personas: Any, finished_run: AuditRun) -> None:
     page = client_for(personas.auditor).get(reverse("audits:run", args=[finished_run.pk])).content.decode()
     assert "equalized_odds_difference" in page and "fail" in page

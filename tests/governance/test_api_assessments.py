@@ -11,6 +11,7 @@ import pytest
 from governance import scoring
 from governance.choices import AssessmentStatus, EventType, QuestionnaireStatus
 from governance.models import GovernanceEvent, PolicyPack, Questionnaire, RiskAssessment, TierOverride, TierPolicy
+from governance.services import assessments
 from inventory.models import RegisteredModel
 from tests.factories import RegisteredModelFactory
 from tests.governance.conftest import TIER_1_ANSWERS, TIER_2_ANSWERS, TIER_3_ANSWERS, approve_tier
@@ -125,6 +126,17 @@ def test_only_risk_officers_draft(personas, api_client_for, name):
     response = api_client_for(getattr(personas, name)).post(
         QUESTIONNAIRES, {"definition": published_definition()}, format="json"
     )
+    assert response.status_code == 403
+    assert response.json() == {"detail": "You may not draft questionnaires."}
+    assert governance_rows() == before
+
+
+@pytest.mark.parametrize("body", [{}, {"definition": "not an object"}, {"definition": {"questions": []}, "version": 7}])
+def test_who_may_not_draft_gets_403_whatever_the_body(personas, api_client_for, body):
+    # The permission comes before the body: the Risk Officer gets the 400 naming the field for the same bodies
+    # (test_bad_draft_is_400_naming_the_field_and_writes_nothing).
+    before = governance_rows()
+    response = api_client_for(personas.owner_a).post(QUESTIONNAIRES, body, format="json")
     assert response.status_code == 403
     assert response.json() == {"detail": "You may not draft questionnaires."}
     assert governance_rows() == before
@@ -368,6 +380,30 @@ def test_override_requester_may_not_decide_it(personas, api_client_for):
     before = governance_rows()
     response = officer.post(f"{OVERRIDES}{override['id']}/reject/", {"comment": "No"}, format="json")
     assert response.status_code == 403 and response.json()["detail"].startswith("SOD-6")
+    assert governance_rows() == before
+
+
+def test_refused_reviewers_get_403_whatever_the_body(personas, api_client_for):
+    assessment = approve_tier(personas.model_a, TIER_2_ANSWERS, personas.owner_a, personas.risk_officer)
+    reassessed = ok(assess(api_client_for(personas.owner_a), answers=TIER_1_ANSWERS), 201)
+    override = assessments.tier_override_request(
+        actor=personas.owner_a, assessment=assessment, tier=1, justification=JUSTIFICATION
+    )
+    before = governance_rows()
+    bad = {"comment": ["not", "text"], "outcome": "maybe"}
+    owner = api_client_for(personas.owner_a)
+    for url, detail in (
+        (f"{ASSESSMENTS}{reassessed['id']}/approve/", "You may not review risk assessment."),
+        (f"{OVERRIDES}{override.pk}/reject/", "You may not review tier override request."),
+    ):
+        response = owner.post(url, bad, format="json")
+        assert response.status_code == 403, url
+        assert response.json() == {"detail": detail}
+    response = api_client_for(personas.auditor).post(f"{PACKS}sr-26-2/activate/", bad, format="json")
+    assert response.status_code == 403 and response.json() == {"detail": "You may not choose the rule pack."}
+    # The same body from a Risk Officer is the 400 naming the bad fields.
+    response = api_client_for(personas.risk_officer).post(f"{OVERRIDES}{override.pk}/reject/", bad, format="json")
+    assert response.status_code == 400 and {"comment", "outcome"} <= set(response.json())
     assert governance_rows() == before
 
 

@@ -401,6 +401,49 @@ def test_risk_officer_cannot_decide_their_own_override(personas, tier1_model_a):
     assert response.status_code == 403 and b"SOD-6" in response.content
 
 
+def governance_rows() -> tuple[int, ...]:
+    return (
+        RiskAssessment.objects.count(),
+        TierOverride.objects.count(),
+        GovernanceEvent.objects.count(),
+        PolicyPack.objects.filter(is_active=True).get().pk,
+    )
+
+
+@pytest.mark.parametrize("form", [{}, {"outcome": "maybe", "tier": "9", "justification": "x", "pack": "0"}])
+def test_refused_forms_are_the_403_page_whatever_they_hold(personas, tier1_model_a, form):
+    """The assessment, override and rule pack forms ask the service's permission check before they read the form:
+    who may not send one gets the 403 page, never the form's errors, and nothing is written."""
+    current = RiskAssessment.objects.get(model=tier1_model_a, status=AssessmentStatus.APPROVED)
+    submitted = assessments.risk_assessment_create(actor=personas.owner_a, model=tier1_model_a, answers=TIER_1_ANSWERS)
+    override = assessments.tier_override_request(
+        actor=personas.owner_a, assessment=current, tier=2, justification="Mitigated by manual review of all."
+    )
+    before = governance_rows()
+    for url, user, message in (
+        (reverse("governance:assessment-review", args=[submitted.pk]), personas.owner_a, "review risk assessment"),
+        (reverse("governance:assessment-review", args=[submitted.pk]), personas.validator_assigned, "review risk"),
+        (reverse("governance:override-request", args=[current.pk]), personas.auditor, "request a tier override"),
+        (reverse("governance:override-decide", args=[override.pk]), personas.owner_a, "review tier override"),
+        (PACK_URL, personas.owner_a, "choose the rule pack"),
+        (PACK_URL, personas.no_role, "choose the rule pack"),
+    ):
+        response = as_user(user).post(url, form)
+        assert response.status_code == 403, (url, user.username)
+        assert "403.html" in [template.name for template in response.templates]
+        assert message in response.content.decode()
+    # The same forms from who may send them come back with the form's errors.
+    officer = as_user(personas.risk_officer)
+    review = officer.post(reverse("governance:assessment-review", args=[submitted.pk]), form)
+    assert review.status_code == 400 and "outcome" in review.context["form"].errors
+    assert officer.post(PACK_URL, form).status_code == 400
+    assert (
+        as_user(personas.owner_a).post(reverse("governance:override-request", args=[current.pk]), form).status_code
+        == 400
+    )
+    assert governance_rows() == before
+
+
 # --- the version workflow through the forms ------------------------------------------------------------------------
 
 

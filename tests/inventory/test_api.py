@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -15,7 +16,13 @@ from rest_framework.test import APIClient
 from inventory import services
 from inventory.choices import LifecycleStage, ModelType
 from inventory.models import BusinessUnit, ModelDependency, ModelVersion, RegisteredModel, Tag
-from tests.factories import BusinessUnitFactory, ModelVersionFactory, RegisteredModelFactory, system_actor
+from tests.factories import (
+    BusinessUnitFactory,
+    ModelVersionFactory,
+    RegisteredModelFactory,
+    UserFactory,
+    system_actor,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -394,23 +401,31 @@ def test_a_body_that_is_not_an_object_is_refused(personas, api_client_for):
 
 def test_invisible_business_unit_reads_as_missing(personas, api_client_for):
     services.business_unit_create(actor=system_actor(), code="SECRET", name="Secret unit")
-    # A CI service account may see units; a person without a role may see none: the same answer as for NOPE.
-    response = api_client_for(personas.no_role).post(MODELS, model_body(business_unit="SECRET"), format="json")
-    assert response.status_code == 400
-    assert response.json()["business_unit"] == ["Business unit SECRET does not exist."]
+    # Every role sees the units; someone who may register models but holds no view on units gets, for a unit that
+    # exists, the same answer as for NOPE. (A person without a role is refused before the body is read.)
+    registrar = UserFactory(username="registrar")
+    registrar.user_permissions.add(
+        Permission.objects.get(content_type__app_label="inventory", codename="add_registeredmodel")
+    )
+    client = api_client_for(registrar)
+    for code in ("SECRET", "NOPE"):
+        body = model_body(business_unit=code, business_owner="registrar", technical_owner="registrar")
+        response = client.post(MODELS, body, format="json")
+        assert response.status_code == 400
+        assert response.json()["business_unit"] == [f"Business unit {code} does not exist."]
 
 
-@pytest.mark.parametrize("name", ["validator_assigned", "auditor", "ci_scoped"])
-def test_roles_without_registration_right_are_403(personas, api_client_for, name):
+@pytest.mark.parametrize("name", ["validator_assigned", "auditor", "ci_scoped", "no_role"])
+@pytest.mark.parametrize("body", ["valid", {}, {"name": "", "model_type": "crystal ball", "business_unit": "NOPE"}])
+def test_roles_without_registration_right_are_403_whatever_the_body(personas, api_client_for, name, body):
+    # The permission comes before the body: a service account, which may not see the owners a valid body names, is
+    # refused for registering at all rather than told that the owners do not exist.
     before = snapshot()
     client = api_client_for(persona(personas, name))
-    response = client.post(MODELS, model_body(business_owner=name, technical_owner=name), format="json")
-    if name == "ci_scoped":
-        # A service account may not see people, so the owners it names do not resolve.
-        assert response.status_code == 400
-    else:
-        assert response.status_code == 403, response.content
-        assert response.json() == {"detail": "You may not register models."}
+    sent = model_body(business_owner=name, technical_owner=name) if body == "valid" else body
+    response = client.post(MODELS, sent, format="json")
+    assert response.status_code == 403, response.content
+    assert response.json() == {"detail": "You may not register models."}
     assert snapshot() == before
 
 
@@ -529,6 +544,20 @@ def test_bad_update_is_400_per_field_and_writes_nothing(personas, api_client_for
     response = api_client_for(personas.owner_a).patch(f"{MODELS}RB-0001/", body, format="json")
     assert response.status_code == 400, response.content
     assert set(response.json()) == fields
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_seeing_without_changing_is_403_whatever_the_body(personas, api_client_for, method):
+    before = snapshot()
+    body = {"lifecycle_stage": "nonsense", "key": "RB-9999"}
+    response = getattr(api_client_for(personas.auditor), method)(f"{MODELS}RB-0001/", body, format="json")
+    assert response.status_code == 403, response.content
+    assert response.json() == {"detail": "You may not change model RB-0001."}
+    # The same body from an owner is the 400 naming each bad field (PUT adds the required fields left out).
+    response = getattr(api_client_for(personas.owner_a), method)(f"{MODELS}RB-0001/", body, format="json")
+    assert response.status_code == 400
+    assert {"lifecycle_stage", "key"} <= set(response.json())
     assert snapshot() == before
 
 
@@ -699,6 +728,38 @@ def test_unit_writes_refused_to_other_roles(personas, api_client_for):
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("name", ["owner_a", "auditor", "ci_scoped", "no_role"])
+@pytest.mark.parametrize("body", [{}, {"code": "bad code", "name": LONG}])
+def test_unit_create_is_403_whatever_the_body_to_who_may_not_add_units(personas, api_client_for, name, body):
+    before = snapshot()
+    response = api_client_for(persona(personas, name)).post(UNITS, body, format="json")
+    assert response.status_code == 403, response.content
+    assert response.json() == {"detail": "You may not add business units."}
+    assert snapshot() == before
+
+
+def test_unit_create_with_an_empty_body_names_the_missing_fields_to_who_may_add_units(personas, api_client_for):
+    before = snapshot()
+    response = api_client_for(personas.risk_officer).post(UNITS, {}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"code": ["This field is required."], "name": ["This field is required."]}
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_unit_change_is_403_whatever_the_body_to_who_may_not_change_units(personas, api_client_for, method):
+    before = snapshot()
+    body = {"parent": "NOPE", "description": LONG}
+    response = getattr(api_client_for(personas.auditor), method)(f"{UNITS}RETAIL/", body, format="json")
+    assert response.status_code == 403, response.content
+    assert response.json() == {"detail": "You may not change business units."}
+    # The same body from a Risk Officer is the 400 naming each bad field (PUT adds the required fields left out).
+    response = getattr(api_client_for(personas.risk_officer), method)(f"{UNITS}RETAIL/", body, format="json")
+    assert response.status_code == 400
+    assert {"parent", "description"} <= set(response.json())
+    assert snapshot() == before
+
+
 # --- versions ---------------------------------------------------------------------------------------------------
 
 
@@ -785,6 +846,21 @@ def test_version_writes_refused_to_who_may_not_change_the_model(personas, api_cl
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_version_change_is_403_whatever_the_body_to_who_may_not_change_the_model(personas, api_client_for, method):
+    version = new_version(model=personas.model_a, version="1.0")
+    before = snapshot()
+    body = {"description": LONG, "state": "approved"}
+    url = f"{VERSIONS}{version.pk}/"
+    response = getattr(api_client_for(personas.validator_assigned), method)(url, body, format="json")
+    assert response.status_code == 403, response.content
+    assert response.json() == {"detail": "You may not change versions of model RB-0001."}
+    response = getattr(api_client_for(personas.owner_a), method)(url, body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"description", "state"}
+    assert snapshot() == before
+
+
 # --- dependencies -----------------------------------------------------------------------------------------------
 
 
@@ -859,6 +935,31 @@ def test_dependency_rules_come_from_the_service(personas, model_c, api_client_fo
     validator = api_client_for(personas.validator_assigned)
     refused = validator.post(DEPENDENCIES, {"upstream": "RB-0003", "downstream": "RB-0001"}, format="json")
     assert refused.status_code == 400  # RB-0003 is not visible to the validator
+    assert snapshot() == before
+
+
+def test_dependency_writes_are_403_whatever_the_body_to_who_sees_but_may_not_change(personas, api_client_for):
+    # Model A uses model B: the Auditor sees the dependency, only a Risk Officer (who sees both) changes it.
+    dependency = services.model_dependency_create(
+        actor=system_actor(), upstream=personas.model_b, downstream=personas.model_a
+    )
+    url = f"{DEPENDENCIES}{dependency.pk}/"
+    before = snapshot()
+    auditor = api_client_for(personas.auditor)
+    for method in ("put", "patch"):
+        response = getattr(auditor, method)(url, {"kind": "friendship", "upstream": "RB-0001"}, format="json")
+        assert response.status_code == 403, response.content
+        assert response.json() == {"detail": "You may not change this dependency."}
+    response = auditor.delete(url, {"weight": 3}, format="json")
+    assert response.status_code == 403, response.content
+    assert response.json() == {"detail": "You may not remove this dependency."}
+    officer = api_client_for(personas.risk_officer)
+    response = officer.patch(url, {"kind": "friendship", "upstream": "RB-0001"}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"kind", "upstream"}
+    response = officer.delete(url, {"weight": 3}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"weight"}
     assert snapshot() == before
 
 
