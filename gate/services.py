@@ -1,9 +1,9 @@
 """Writes of the gate: answering a pipeline's question, and reacting to what a pipeline reports it deployed.
 
 Every answer is a :class:`GateDecision` row and a ledger event (``deployment.allowed`` / ``deployment.denied``)
-written in one transaction, with a signed decision token the pipeline can hand on. Every reported deployment is
-a ``deployment.reported`` ledger event; a successful deployment of a digest that was never approved raises one
-high-severity finding per version, environment and digest.
+written together (one statement on PostgreSQL, one transaction on SQLite), with a signed decision token the
+pipeline can hand on. Every reported deployment is a ``deployment.reported`` ledger event; a successful deployment
+of a digest that was never approved raises one high-severity finding per version, environment and digest.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from gate.models import GateDecision
 from gate.reasons import deny_reasons
 from gate.selectors import askable_model, gate_facts
 from governance.choices import EventType, FindingSeverity, FindingSource
-from governance.ledger import ledger_append
+from governance.ledger import ledger_append, ledger_append_record
 from governance.services.findings import finding_raise
 from inventory.choices import DeploymentStatus
 from inventory.models import Deployment
@@ -156,27 +156,26 @@ def gate_check(
         }
     )
     codes = ", ".join(reason["code"] for reason in reasons)
-    with transaction.atomic():
-        ledger_append(
-            event_type=EventType.DEPLOYMENT_ALLOWED if outcome == GateOutcome.ALLOW else EventType.DEPLOYMENT_DENIED,
-            actor=actor,
-            model=model,
-            subject=decision,
-            summary=f"Gate {outcome}: {model.key} v{version_label} ({digest[:19]}) to {environment}"
-            + (f" ({codes})" if codes else ""),
-            payload={
-                "decision_id": str(decision.id),
-                "version": version_label,
-                "environment": environment,
-                "digest": digest,
-                "decision": str(outcome),
-                "gated": gated,
-                "reasons": [reason["code"] for reason in reasons],
-                "pipeline": context,
-                "expires_at": expires,
-            },
-            record=decision,  # inserted with its event, in the same statement
-        )
+    # The decision is inserted with its ledger event, in one statement that commits on its own.
+    ledger_append_record(
+        record=decision,
+        event_type=EventType.DEPLOYMENT_ALLOWED if outcome == GateOutcome.ALLOW else EventType.DEPLOYMENT_DENIED,
+        actor=actor,
+        model=model,
+        summary=f"Gate {outcome}: {model.key} v{version_label} ({digest[:19]}) to {environment}"
+        + (f" ({codes})" if codes else ""),
+        payload={
+            "decision_id": str(decision.id),
+            "version": version_label,
+            "environment": environment,
+            "digest": digest,
+            "decision": str(outcome),
+            "gated": gated,
+            "reasons": [reason["code"] for reason in reasons],
+            "pipeline": context,
+            "expires_at": expires,
+        },
+    )
     return decision
 
 

@@ -84,30 +84,20 @@ def ledger_append(
     """Append one event, chained to the previous one. Must run inside the transaction that writes the fact, so
     the fact and its ledger entry commit or roll back together.
 
-    ``record`` is a new row that points to its event by a ``ledger_event`` field (a gate decision): it is inserted
-    with the event, pointing to it, and saved by nothing else.
+    ``record`` is a new row that points to its event by a ``ledger_event`` field: it is inserted with the event,
+    pointing to it, and saved by nothing else.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("ledger_append must be called inside the transaction that records the fact")
-    fields: dict[str, Any] = {
-        "event_type": str(event_type),
-        "actor_id": getattr(actor, "pk", None),
-        "actor_username": getattr(actor, "username", "") or "",
-        "model_key": getattr(model, "key", "") or "",
-        "subject_type": subject._meta.model_name if subject is not None else "",
-        "subject_id": str(subject.pk) if subject is not None else "",
-        "summary": summary[:500],
-        # Round-trip the payload through JSON now, so what is hashed is exactly what the database will return.
-        "payload": json.loads(canonical_json(plain(payload or {}))),
-    }
+    fields = _event_fields(event_type, actor, summary, model, subject, payload)
     # Every append in the portal waits for this one row lock, held until the caller's transaction commits: it
     # is taken only once everything that does not depend on the chain's position is ready.
     head = _locked_head()
-    fields.update(seq=head.seq + 1, occurred_at=timezone.now(), prev_hash=head.hash)
-    fields["hash"] = event_hash(fields)
-    event = GovernanceEvent(model=model, **fields)
+    event = _chained(fields, model, head.seq, head.hash)
     if connection.vendor == "postgresql":
-        _write_in_one_statement(event, record)
+        moved = _write_in_one_statement(event, record)
+        if not moved:  # the head is locked by this transaction: nobody can have moved it
+            raise RuntimeError(f"The ledger head moved from #{head.seq} while locked")
     else:
         event.save(force_insert=True)
         head.seq, head.hash = event.seq, event.hash
@@ -118,22 +108,100 @@ def ledger_append(
     return event
 
 
-def _write_in_one_statement(event: GovernanceEvent, record: models.Model | None) -> None:
-    """Insert ``event``, move the ledger head to it and insert ``record`` pointing to it, in one statement.
+# Attempts at moving the head by compare-and-swap before ledger_append_record queues on the head's lock instead.
+RECORD_ATTEMPTS = 5
 
-    The head's lock is held from its read until the transaction commits, so every round trip to the database
-    while it is held is one that every other decision waits for; the three writes go as one (data-modifying CTEs,
-    which SQLite does not have).
+
+def ledger_append_record(
+    *,
+    record: models.Model,
+    event_type: EventType | str,
+    actor: Any,
+    summary: str,
+    model: Any = None,
+    payload: dict[str, Any] | None = None,
+) -> GovernanceEvent:
+    """Append one event whose whole fact is ``record``, a new row pointing to it by ``ledger_event`` (a gate
+    decision), and insert both; called outside a transaction.
+
+    On PostgreSQL this is one statement that commits on its own: it moves the head only if the head is still
+    where it was read (compare-and-swap), and inserts the event and the record only if it did; when another
+    append got there first, the head is read again and the event chained anew, up to :data:`RECORD_ATTEMPTS`
+    times before it queues on the head's lock like every other append. No transaction, no lock held across round
+    trips: a gate decision costs two round trips fewer. Elsewhere (SQLite) it is :func:`ledger_append` in a
+    transaction of its own.
+    """
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            return ledger_append(
+                event_type=event_type,
+                actor=actor,
+                summary=summary,
+                model=model,
+                subject=record,
+                payload=payload,
+                record=record,
+            )
+    fields = _event_fields(event_type, actor, summary, model, record, payload)
+    for _ in range(RECORD_ATTEMPTS):
+        head = _read_head()
+        event = _chained(fields, model, head.seq, head.hash)
+        if _write_in_one_statement(event, record):
+            return event
+    with transaction.atomic():
+        head = _locked_head()
+        event = _chained(fields, model, head.seq, head.hash)
+        if not _write_in_one_statement(event, record):
+            raise RuntimeError(f"The ledger head moved from #{head.seq} while locked")
+        return event
+
+
+def _event_fields(
+    event_type: EventType | str,
+    actor: Any,
+    summary: str,
+    model: Any,
+    subject: models.Model | None,
+    payload: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """An event's fields that do not depend on its place in the chain."""
+    return {
+        "event_type": str(event_type),
+        "actor_id": getattr(actor, "pk", None),
+        "actor_username": getattr(actor, "username", "") or "",
+        "model_key": getattr(model, "key", "") or "",
+        "subject_type": subject._meta.model_name if subject is not None else "",
+        "subject_id": str(subject.pk) if subject is not None else "",
+        "summary": summary[:500],
+        # Round-trip the payload through JSON now, so what is hashed is exactly what the database will return.
+        "payload": json.loads(canonical_json(plain(payload or {}))),
+    }
+
+
+def _chained(fields: dict[str, Any], model: Any, head_seq: int, head_hash: str) -> GovernanceEvent:
+    """The event after the head ``head_seq`` / ``head_hash``, stamped now and hashed."""
+    chained = {**fields, "seq": head_seq + 1, "occurred_at": timezone.now(), "prev_hash": head_hash}
+    chained["hash"] = event_hash(chained)
+    return GovernanceEvent(model=model, **chained)
+
+
+def _write_in_one_statement(event: GovernanceEvent, record: models.Model | None) -> bool:
+    """Move the ledger head from the event's predecessor to ``event``, insert the event and ``record`` pointing
+    to it, in one statement; False, and nothing written, when the head was no longer at the predecessor.
+
+    Under the head's lock every round trip is one that every other append waits for, and without it the head
+    must move in the same statement as the inserts; so the three writes go as one (data-modifying CTEs, which
+    SQLite does not have).
     """
     # Table and column names come from the models, quoted; every value goes as a parameter.
     quote = connection.ops.quote_name
     columns, params = insert_row(event, connection)
     head, events = quote(LedgerHead._meta.db_table), quote(GovernanceEvent._meta.db_table)
-    moved = f'UPDATE {head} SET "seq" = %s, "hash" = %s WHERE "id" = 1'  # noqa: S608  # nosec B608
+    moved = f'UPDATE {head} SET "seq" = %s, "hash" = %s WHERE "id" = 1 AND "seq" = %s RETURNING "id"'  # noqa: S608  # nosec B608
     placeholders = ", ".join(["%s"] * len(columns))
-    inserted = f"INSERT INTO {events} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608  # nosec B608
+    inserted = f"INSERT INTO {events} ({', '.join(columns)}) SELECT {placeholders} FROM head"  # noqa: S608  # nosec B608
     sql = f'WITH head AS ({moved}), event AS ({inserted} RETURNING "id") '
-    params = [event.seq, event.hash, *params]
+    params = [event.seq, event.hash, event.seq - 1, *params]
     if record is None:
         sql += 'SELECT "id" FROM event'
     else:
@@ -145,11 +213,26 @@ def _write_in_one_statement(event: GovernanceEvent, record: models.Model | None)
         params += record_params
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        (event.pk,) = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    event.pk = row[0]
     event._state.adding, event._state.db = False, connection.alias
     if record is not None:
         record.ledger_event = event  # type: ignore[attr-defined]
         record._state.adding, record._state.db = False, connection.alias
+    return True
+
+
+# The head as it is now, without a lock: where ledger_append_record's compare-and-swap starts from.
+_HEAD = CompiledQuery(lambda: LedgerHead.objects.filter(pk=1))
+
+
+def _read_head() -> LedgerHead:
+    head = _HEAD.first()
+    if head is None:
+        raise LedgerHead.DoesNotExist("The ledger head row is missing; migrations create it.")
+    return head
 
 
 # Every decision takes it: compiled once (core.compiled), not on each append.
