@@ -220,7 +220,7 @@ def native_timestamps(cursor: Any) -> None:
     cursor.cursor.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, psycopg.pq.Format.TEXT))
 
 
-def insert_row(obj: Model, connection: Any, *, leave_out: tuple[str, ...] = ()) -> tuple[list[str], list[Any]]:
+def insert_row(obj: Model, connection: Any, *, leave_out: tuple[str, ...] = ()) -> tuple[tuple[str, ...], list[Any]]:
     """The quoted columns and the values Django's own insert of ``obj`` would send, for an INSERT written by hand
     (inside a statement that does more than insert, which the ORM cannot write).
 
@@ -228,18 +228,32 @@ def insert_row(obj: Model, connection: Any, *, leave_out: tuple[str, ...] = ()) 
     less the fields named in ``leave_out`` (which the statement fills itself); each value is prepared as the ORM
     prepares it (``pre_save``, then ``get_db_prep_save``). A field that needs its own SQL placeholder is refused.
     """
-    meta = obj._meta
-    fields = [
+    key = (type(obj), leave_out, connection.vendor)
+    found = _INSERT_FIELDS.get(key)
+    if found is None:
+        found = _INSERT_FIELDS[key] = _insert_fields(type(obj), leave_out, connection.ops.quote_name)
+    fields, columns = found
+    return columns, [field.get_db_prep_save(field.pre_save(obj, True), connection=connection) for field in fields]
+
+
+# Per model, fields left out and database vendor: what insert_row sends is the same for every row.
+_INSERT_FIELDS: dict[tuple[type[Model], tuple[str, ...], str], tuple[tuple[Any, ...], tuple[str, ...]]] = {}
+
+
+def _insert_fields(
+    model: type[Model], leave_out: tuple[str, ...], quote: Callable[[str], str]
+) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+    """The fields ``insert_row`` sends for ``model`` and their quoted columns."""
+    meta = model._meta
+    fields = tuple(
         field
         for field in meta.local_concrete_fields
         if field not in meta.db_returning_fields and field.name not in leave_out
-    ]
+    )
     special = [field.name for field in fields if hasattr(field, "get_placeholder")]
     if special:
         raise TypeError(f"insert_row: {', '.join(special)} need their own placeholder; save {meta.label} instead")
-    columns = [connection.ops.quote_name(field.column) for field in fields]
-    values = [field.get_db_prep_save(field.pre_save(obj, True), connection=connection) for field in fields]
-    return columns, values
+    return fields, tuple(quote(field.column) for field in fields)
 
 
 _ALL: weakref.WeakSet[CompiledQuery[Any]] = weakref.WeakSet()

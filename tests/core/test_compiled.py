@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Count, F
 from django.test.utils import CaptureQueriesContext
 
-from core.compiled import CompiledQuery
+from core.compiled import CompiledQuery, insert_row
 from inventory.models import ModelVersion, RegisteredModel
 from tests.factories import ModelVersionFactory, RegisteredModelFactory
 
@@ -146,3 +146,53 @@ def test_a_values_query_gives_dicts_by_column_name() -> None:
         by_model.all(model_id=model.pk)
     with pytest.raises(TypeError, match="all"):
         BY_KEY.dicts(key="CR-0007")
+
+
+def test_insert_row_sends_what_the_orm_insert_sends() -> None:
+    import datetime as dt
+    import uuid
+
+    from django.db.models import sql
+
+    from gate.models import GateDecision
+    from governance.models import GovernanceEvent
+
+    model = RegisteredModelFactory()
+    event = GovernanceEvent(
+        seq=7,
+        event_type="finding.raised",
+        occurred_at=dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC),
+        actor=None,
+        model=model,
+        model_key=model.key,
+        summary="s",
+        payload={"a": [1, "b"]},
+        prev_hash="0" * 64,
+        hash="1" * 64,
+    )
+    decision = GateDecision(
+        id=uuid.uuid4(),
+        model=model,
+        version_label="1.0.0",
+        environment="production",
+        digest="sha256:" + "a" * 64,
+        decision="allow",
+        reasons=[{"code": "x", "message": "y"}],
+        requested_by=model.business_owner,
+        created_at=event.occurred_at,
+        expires_at=event.occurred_at,
+        token="t",
+    )
+    for obj, leave_out in ((event, ()), (decision, ("ledger_event",))):
+        meta = obj._meta
+        fields = [
+            f for f in meta.local_concrete_fields if f not in meta.db_returning_fields and f.name not in leave_out
+        ]
+        query = sql.InsertQuery(type(obj))
+        query.insert_values(fields, [obj])
+        [(_, orm_values)] = query.get_compiler(connection=connection).as_sql()
+        columns, values = insert_row(obj, connection, leave_out=leave_out)
+        assert columns == tuple(connection.ops.quote_name(f.column) for f in fields)
+        assert [repr(value) for value in values] == [repr(value) for value in orm_values]
+        # The event's id is the database's to make; the decision's (a UUID) is sent.
+        assert (connection.ops.quote_name("id") in columns) == (obj is decision)
