@@ -54,6 +54,21 @@ def snapshot() -> tuple[int, ...]:
     )
 
 
+def refused_before_the_body(
+    refused: Any, permitted: Any, method: str, url: str, body: dict[str, Any], message: str
+) -> set[str]:
+    """``body`` sent by a caller who may not write is 403 with ``message``; sent by one who may, it is the 400,
+    whose fields are returned (PUT adds the required fields left out). Nothing is written either way."""
+    before = snapshot()
+    response = getattr(refused, method)(url, body, format="json")
+    assert response.status_code == 403, response.content
+    assert response.json() == {"detail": message}
+    response = getattr(permitted, method)(url, body, format="json")
+    assert response.status_code == 400, response.content
+    assert snapshot() == before
+    return set(response.json())
+
+
 def model_body(**overrides: Any) -> dict[str, Any]:
     """A valid registration body for a model owned by owner_a in the RETAIL unit."""
     body = {
@@ -549,16 +564,15 @@ def test_bad_update_is_400_per_field_and_writes_nothing(personas, api_client_for
 
 @pytest.mark.parametrize("method", ["put", "patch"])
 def test_seeing_without_changing_is_403_whatever_the_body(personas, api_client_for, method):
-    before = snapshot()
-    body = {"lifecycle_stage": "nonsense", "key": "RB-9999"}
-    response = getattr(api_client_for(personas.auditor), method)(f"{MODELS}RB-0001/", body, format="json")
-    assert response.status_code == 403, response.content
-    assert response.json() == {"detail": "You may not change model RB-0001."}
-    # The same body from an owner is the 400 naming each bad field (PUT adds the required fields left out).
-    response = getattr(api_client_for(personas.owner_a), method)(f"{MODELS}RB-0001/", body, format="json")
-    assert response.status_code == 400
-    assert {"lifecycle_stage", "key"} <= set(response.json())
-    assert snapshot() == before
+    fields = refused_before_the_body(
+        api_client_for(personas.auditor),
+        api_client_for(personas.owner_a),
+        method,
+        f"{MODELS}RB-0001/",
+        {"lifecycle_stage": "nonsense", "key": "RB-9999"},
+        "You may not change model RB-0001.",
+    )
+    assert {"lifecycle_stage", "key"} <= fields
 
 
 def test_key_change_is_refused_with_the_reason(personas, api_client_for):
@@ -748,16 +762,15 @@ def test_unit_create_with_an_empty_body_names_the_missing_fields_to_who_may_add_
 
 @pytest.mark.parametrize("method", ["put", "patch"])
 def test_unit_change_is_403_whatever_the_body_to_who_may_not_change_units(personas, api_client_for, method):
-    before = snapshot()
-    body = {"parent": "NOPE", "description": LONG}
-    response = getattr(api_client_for(personas.auditor), method)(f"{UNITS}RETAIL/", body, format="json")
-    assert response.status_code == 403, response.content
-    assert response.json() == {"detail": "You may not change business units."}
-    # The same body from a Risk Officer is the 400 naming each bad field (PUT adds the required fields left out).
-    response = getattr(api_client_for(personas.risk_officer), method)(f"{UNITS}RETAIL/", body, format="json")
-    assert response.status_code == 400
-    assert {"parent", "description"} <= set(response.json())
-    assert snapshot() == before
+    fields = refused_before_the_body(
+        api_client_for(personas.auditor),
+        api_client_for(personas.risk_officer),
+        method,
+        f"{UNITS}RETAIL/",
+        {"parent": "NOPE", "description": LONG},
+        "You may not change business units.",
+    )
+    assert {"parent", "description"} <= fields
 
 
 # --- versions ---------------------------------------------------------------------------------------------------
@@ -849,16 +862,15 @@ def test_version_writes_refused_to_who_may_not_change_the_model(personas, api_cl
 @pytest.mark.parametrize("method", ["put", "patch"])
 def test_version_change_is_403_whatever_the_body_to_who_may_not_change_the_model(personas, api_client_for, method):
     version = new_version(model=personas.model_a, version="1.0")
-    before = snapshot()
-    body = {"description": LONG, "state": "approved"}
-    url = f"{VERSIONS}{version.pk}/"
-    response = getattr(api_client_for(personas.validator_assigned), method)(url, body, format="json")
-    assert response.status_code == 403, response.content
-    assert response.json() == {"detail": "You may not change versions of model RB-0001."}
-    response = getattr(api_client_for(personas.owner_a), method)(url, body, format="json")
-    assert response.status_code == 400
-    assert set(response.json()) == {"description", "state"}
-    assert snapshot() == before
+    fields = refused_before_the_body(
+        api_client_for(personas.validator_assigned),
+        api_client_for(personas.owner_a),
+        method,
+        f"{VERSIONS}{version.pk}/",
+        {"description": LONG, "state": "approved"},
+        "You may not change versions of model RB-0001.",
+    )
+    assert fields == {"description", "state"}
 
 
 # --- dependencies -----------------------------------------------------------------------------------------------
@@ -944,23 +956,15 @@ def test_dependency_writes_are_403_whatever_the_body_to_who_sees_but_may_not_cha
         actor=system_actor(), upstream=personas.model_b, downstream=personas.model_a
     )
     url = f"{DEPENDENCIES}{dependency.pk}/"
-    before = snapshot()
-    auditor = api_client_for(personas.auditor)
+    auditor, officer = api_client_for(personas.auditor), api_client_for(personas.risk_officer)
+    changed = {"kind": "friendship", "upstream": "RB-0001"}
     for method in ("put", "patch"):
-        response = getattr(auditor, method)(url, {"kind": "friendship", "upstream": "RB-0001"}, format="json")
-        assert response.status_code == 403, response.content
-        assert response.json() == {"detail": "You may not change this dependency."}
-    response = auditor.delete(url, {"weight": 3}, format="json")
-    assert response.status_code == 403, response.content
-    assert response.json() == {"detail": "You may not remove this dependency."}
-    officer = api_client_for(personas.risk_officer)
-    response = officer.patch(url, {"kind": "friendship", "upstream": "RB-0001"}, format="json")
-    assert response.status_code == 400
-    assert set(response.json()) == {"kind", "upstream"}
-    response = officer.delete(url, {"weight": 3}, format="json")
-    assert response.status_code == 400
-    assert set(response.json()) == {"weight"}
-    assert snapshot() == before
+        fields = refused_before_the_body(auditor, officer, method, url, changed, "You may not change this dependency.")
+        assert {"kind", "upstream"} <= fields
+    removed = refused_before_the_body(
+        auditor, officer, "delete", url, {"weight": 3}, "You may not remove this dependency."
+    )
+    assert removed == {"weight"}
 
 
 def test_dependency_on_an_invisible_upstream_is_hidden(personas, api_client_for):
