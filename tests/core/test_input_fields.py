@@ -14,6 +14,7 @@ class _Body(InputSerializer):
     name = StrictCharField(max_length=5, validators=[lambda value: None])
     count = serializers.IntegerField(min_value=1)
     labels = serializers.ListField(child=StrictCharField(max_length=3))
+    flags = serializers.JSONField(required=False, default=[])  # type: ignore[arg-type]  # a leaf field with a list default
 
 
 def _declared() -> dict[str, Any]:
@@ -52,11 +53,21 @@ def test_validation_is_unchanged() -> None:
         "name": ["Ensure this field has no more than 5 characters."],
         "count": ["Ensure this value is greater than or equal to 1."],
         "labels": {0: ["Ensure this field has no more than 3 characters."]},
-        "extra": ["Unknown field. This body accepts: change_reason, count, labels, name."],
+        "extra": ["Unknown field. This body accepts: change_reason, count, flags, labels, name."],
     }
     good = _Body(data={"name": "ok", "count": 2, "labels": ["a"]})
     assert good.is_valid(), good.errors
-    assert dict(good.validated_data) == {"name": "ok", "count": 2, "labels": ["a"]}
+    assert dict(good.validated_data) == {"name": "ok", "count": 2, "labels": ["a"], "flags": []}
     gate = GateCheckInput(data={"model": 5, "version": "1", "environment": "prod", "digest": "x" * 80})
     assert not gate.is_valid()
     assert set(gate.errors) == {"model", "digest"}
+
+
+def test_a_mutable_default_is_each_body_s_own() -> None:
+    first, second = (
+        _Body(data={"name": "a", "count": 1, "labels": []}),
+        _Body(data={"name": "b", "count": 1, "labels": []}),
+    )
+    assert first.is_valid() and second.is_valid()
+    first.validated_data["flags"].append("changed")
+    assert second.validated_data["flags"] == [] == _declared()["flags"].default
