@@ -25,29 +25,6 @@ _LITERAL_HEAD = re.compile(r"\^([A-Za-z0-9_-]+)(?=/|\\\.|\$|\\Z)")
 _EMPTY_HEAD = re.compile(r"\^(\$|\\Z|\\\.|\(\?P<format>\\\.)")
 
 
-class FirstSegmentPattern(RegexPattern):
-    """Matches a path whose first segment (up to ``/`` or ``.``) is ``segment``, and consumes none of it."""
-
-    def __init__(self, segment: str) -> None:
-        # An empty regular expression: it adds nothing when Django reverses a name of the group.
-        super().__init__("", name=None, is_endpoint=False)
-        self.segment = segment
-
-    def match(self, path: str) -> tuple[str, tuple[Any, ...], dict[str, Any]] | None:
-        """The path unchanged when its first segment is this group's, else None."""
-        end = len(self.segment)
-        if path.startswith(self.segment) and (len(path) == end or path[end] in "/."):
-            return path, (), {}
-        return None
-
-    def check(self) -> list[Any]:
-        """Nothing to warn about: the group's patterns are checked on their own."""
-        return []
-
-    def __str__(self) -> str:
-        return ""
-
-
 def first_segment(pattern: URLPattern | URLResolver) -> str | None:
     """The literal first segment every path the pattern matches starts with ("" for the root), or None when the
     pattern's regular expression does not say."""
@@ -60,13 +37,18 @@ def first_segment(pattern: URLPattern | URLResolver) -> str | None:
     return head.group(1) if head else None
 
 
+# A group's own pattern: matches any path and consumes none of it, so it adds nothing to a reversed URL either. Which
+# group a path belongs to is SegmentDispatch's lookup.
+_WHOLE_PATH = RegexPattern("", name=None, is_endpoint=False)
+
+
 class SegmentDispatch(URLResolver):
     """The groups of :func:`index_by_first_segment`: a path goes to the group of its first segment, or is not
     found, without trying the other groups (each try Django makes costs an exception)."""
 
     def __init__(self, groups: dict[str, URLResolver]) -> None:
         # Reversing and Django's checks walk the groups as the patterns of this resolver.
-        super().__init__(RegexPattern("", name=None, is_endpoint=False), list(groups.values()))
+        super().__init__(_WHOLE_PATH, list(groups.values()))
         self.groups = groups
 
     def resolve(self, path: str) -> Any:
@@ -90,8 +72,4 @@ def index_by_first_segment(patterns: Sequence[URLPattern | URLResolver]) -> list
         if segment is None:
             return list(patterns)
         groups.setdefault(segment, []).append(pattern)
-    return [
-        SegmentDispatch(
-            {segment: URLResolver(FirstSegmentPattern(segment), members) for segment, members in groups.items()}
-        )
-    ]
+    return [SegmentDispatch({segment: URLResolver(_WHOLE_PATH, members) for segment, members in groups.items()})]
