@@ -220,25 +220,24 @@ def _write_in_one_statement(event: GovernanceEvent, record: models.Model | None)
     return True
 
 
-# The head as it is now, without a lock: where ledger_append_record's compare-and-swap starts from.
+# Compiled once (core.compiled), not on each append: the head as committed now, where ledger_append_record's
+# compare-and-swap starts from, and the head locked until the transaction ends, which every other append takes.
 _HEAD = CompiledQuery(lambda: LedgerHead.objects.filter(pk=1))
+_LOCKED_HEAD = CompiledQuery(lambda: LedgerHead.objects.select_for_update().filter(pk=1))
 
 
 def _read_head() -> LedgerHead:
     """The ledger head as committed now (no lock)."""
-    head = _HEAD.first()
-    if head is None:
-        raise LedgerHead.DoesNotExist("The ledger head row is missing; migrations create it.")
-    return head
-
-
-# Every decision takes it: compiled once (core.compiled), not on each append.
-_LOCKED_HEAD = CompiledQuery(lambda: LedgerHead.objects.select_for_update().filter(pk=1))
+    return _head(_HEAD)
 
 
 def _locked_head() -> LedgerHead:
     """The ledger head, locked until the transaction ends."""
-    head = _LOCKED_HEAD.first()
+    return _head(_LOCKED_HEAD)
+
+
+def _head(query: CompiledQuery[LedgerHead]) -> LedgerHead:
+    head = query.first()
     if head is None:
         raise LedgerHead.DoesNotExist("The ledger head row is missing; migrations create it.")
     return head
