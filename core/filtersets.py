@@ -7,6 +7,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db.models import Lookup
 from django.http import QueryDict
 from django_filters.filters import FilterMethod
 
@@ -97,3 +98,34 @@ def _field_copy(field: forms.Field) -> forms.Field:
     elif isinstance(field, forms.ChoiceField):
         copied._choices = copy.copy(field._choices)  # type: ignore[attr-defined]
     return copied
+
+
+class InCollectedRows(Lookup):
+    """``lhs IN (subquery)`` that PostgreSQL answers by running the subquery first: ``lhs = ANY(ARRAY(subquery))``.
+
+    PostgreSQL may answer ``IN (subquery)`` or ``EXISTS`` either way round: collect the subquery's rows and look
+    each one up, or walk the outer table in the order asked for and probe the subquery for every row until the page
+    is full. With the subquery's parameters unknown to the planner (a prepared statement's generic plan, or a value
+    read by another subquery) it assumes an average match and walks; for a filter that matches few rows that walk
+    reads most of the table. The array is built before the outer rows are read, so the outer table is looked up by
+    the subquery's rows and never walked. Use it where the caller knows the subquery is small; elsewhere (SQLite)
+    it is a plain ``IN``.
+
+    Used directly in ``filter()``: ``queryset.filter(InCollectedRows(F("pk"), subquery))``.
+    """
+
+    lookup_name = "in_collected_rows"
+    prepare_rhs = False
+
+    def _sides(self, compiler: Any, connection: Any) -> tuple[str, str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return lhs, rhs, (*lhs_params, *rhs_params)
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, rhs, params = self._sides(compiler, connection)
+        return f"{lhs} IN {rhs}", params
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, rhs, params = self._sides(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", params

@@ -7,10 +7,10 @@ from typing import Any
 import django_filters
 from django.apps import apps
 from django.core.validators import RegexValidator
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from core.filtersets import PortalFilterSet
+from core.filtersets import InCollectedRows, PortalFilterSet
 from core.models import User
 from inventory.choices import (
     ArtifactKind,
@@ -57,6 +57,10 @@ COMPLIANCE_CHOICES = (
     ("exempt", "Exempt"),
     (COMPLIANCE_UNKNOWN, "Unknown (not in the latest sweep)"),
 )
+# A tag on at most this many models is listed from its own models (collected, then sorted); a tag on more is listed
+# by walking the inventory in the list's order and probing each model's tags. A page of 50 from a walk reads about
+# 50 x models / tagged rows; collecting reads the tagged rows: at 100,000 models the two meet near 2,000.
+COLLECTED_TAG_MODELS = 2_000
 # Finished sweeps as audits.sweep reads them: one that ended in "error" judged nothing.
 SWEEP_FINISHED_STATUSES = ("passed", "failed")
 
@@ -149,10 +153,19 @@ class RegisteredModelFilterSet(PortalFilterSet):
         value = value.strip().lower()
         if not value:
             return queryset
-        # EXISTS instead of a join, so a model with several tags is not listed twice and no DISTINCT is needed. The
-        # tag's id is a scalar subquery rather than a join to the tag: then each model is one probe of the unique
-        # (model, tag) index, and PostgreSQL no longer collects every model of the tag to find the first page and
-        # its capped count (a tag on 11,000 of 100,000 models: 4.3 -> 0.9 ms and 3.8 -> 0.8 ms).
+        # The tag's models, counted up to the cap, decide how the list is read (one small index-only query). A rare
+        # tag's models are collected first (InCollectedRows); otherwise PostgreSQL, which cannot know how common the
+        # tag is, walks the inventory in key order probing each model: 855 of 100,000 models took 16 ms that way.
+        tagged = RegisteredModel.tags.through.objects.filter(tag__name=value).order_by().values("registeredmodel_id")
+        carried_by = tagged[: COLLECTED_TAG_MODELS + 1].count()
+        if not carried_by:
+            return queryset.none()
+        if carried_by <= COLLECTED_TAG_MODELS:
+            return queryset.filter(InCollectedRows(F("pk"), tagged))
+        # A common tag: EXISTS instead of a join, so a model with several tags is not listed twice and no DISTINCT
+        # is needed. The tag's id is a scalar subquery rather than a join to the tag: then each model is one probe of
+        # the unique (model, tag) index, and PostgreSQL does not collect every model of the tag to find the first
+        # page and its capped count (a tag on 11,000 of 100,000 models: 4.3 -> 0.9 ms and 3.8 -> 0.8 ms).
         through = RegisteredModel.tags.through
         tag_id = Subquery(Tag.objects.filter(name=value).order_by().values("pk")[:1])
         return queryset.filter(Exists(through.objects.filter(registeredmodel_id=OuterRef("pk"), tag_id=tag_id)))
