@@ -255,6 +255,12 @@ def run(
                 get(portal, models, page_size=50, tag=tag),
                 runs,
             ),
+            (
+                f"rare tag filter ({ent.rare_tag}), first page",
+                get(mlflow, search, max_results=50, filter=f"tags.`{ent.rare_tag}` = 'true'"),
+                get(portal, models, page_size=50, tag=ent.rare_tag),
+                runs,
+            ),
             ("full listing", mlflow_all, portal_all, full_runs),
             (
                 "one model",

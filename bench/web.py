@@ -110,6 +110,7 @@ def inventory(ent: Enterprise, *, runs: int) -> list[Measurement]:
     owner = _client(ent.owner_id)
     deep = _deep_page(ent.counts["models"])
     filtered = f"?tier={ent.tier}&stage={ent.stage}"
+    rare = ent.rare_tag
     key = ent.gate_targets[0][0] if ent.gate_targets else ent.ci_keys[0]
     cases = [
         ("web", "list API first page (risk officer)", officer, LIST_API),
@@ -119,6 +120,7 @@ def inventory(ent: Enterprise, *, runs: int) -> list[Measurement]:
         ("web", "list API first page (risk officer, token)", officer_api, LIST_API),
         ("web", f"list API tier={ent.tier}+stage={ent.stage} (risk officer, token)", officer_api, LIST_API + filtered),
         ("web", f"list API tag={ent.tag} (risk officer, token)", officer_api, f"{LIST_API}?tag={ent.tag}"),
+        ("web", f"list API rare tag={ent.rare_tag} (risk officer, token)", officer_api, f"{LIST_API}?tag={rare}"),
         ("web", f"list API first page (owner of {ent.owner_models})", owner, LIST_API),
         ("web", "list API tier+stage (owner)", owner, LIST_API + filtered),
         ("web", "list page first (risk officer)", officer, LIST_PAGE),
