@@ -105,7 +105,9 @@ def _inventory_groups(
     groups = [group for group in arguments.groups if group in INVENTORY_GROUPS]
     size = "small" if arguments.models <= enterprise.SIZES["small"]["models"] else "full"
     print(f"bench: building the enterprise inventory ({arguments.models} models) on {connection.vendor}", flush=True)
+    started = time.perf_counter()
     ent = enterprise.build(size, models=arguments.models)
+    _took(settings, "build", started)
     settings["inventory"] = ent.counts
     figures["inventory build (s, once)"] = ent.seconds
     measurements = [Measurement("build", f"enterprise inventory of {arguments.models} models", [ent.seconds])]
@@ -145,7 +147,15 @@ def _inventory_groups(
         except Exception as error:  # one failing group must not lose the others' figures
             notes.append(f"{group}: failed after {time.perf_counter() - started:.1f} s: {error}")
             print(f"bench: {group} failed: {error}", flush=True)
+        _took(settings, group, started)
     return measurements
+
+
+def _took(settings: dict[str, Any], group: str, started: float) -> None:
+    """Print and keep (``group_seconds`` in the JSON report) how long a group ran: where a run's time goes."""
+    seconds = time.perf_counter() - started
+    settings.setdefault("group_seconds", {})[group] = round(seconds, 1)
+    print(f"bench: {group} took {seconds:.1f} s", flush=True)
 
 
 def _with_inventory(
@@ -213,7 +223,9 @@ def main(argv: list[str] | None = None) -> Path:
     settings.update(database=arguments.database, groups=arguments.groups, notes=notes)
     if "audit" in arguments.groups:
         print(f"bench: {arguments.rows} rows × 2 sensitive features, {arguments.runs} runs after a warm-up", flush=True)
+        started = time.perf_counter()
         measurements, ratios = audit.run(arguments.rows, runs=arguments.runs, fairlearn_runs=arguments.fairlearn_runs)
+        _took(settings, "audit", started)
     if INVENTORY_GROUPS & set(arguments.groups):
         measurements += _with_inventory(arguments, notes, figures, ratios, settings)
         settings["models"] = arguments.models
@@ -223,7 +235,9 @@ def main(argv: list[str] | None = None) -> Path:
         from bench import drift
 
         print(f"bench: drift audit of {arguments.rows} rows × 20 features, {arguments.drift_runs} runs", flush=True)
+        started = time.perf_counter()
         measurements += drift.run(arguments.rows, runs=arguments.drift_runs)
+        _took(settings, "drift", started)
     figures["machine: reference workload, ms at start / end (lower is faster)"] = (
         f"{at_start:.0f} / {reference_workload():.0f}"
     )
