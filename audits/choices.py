@@ -2,6 +2,10 @@
 
 from django.db import models
 
+# The per-group rates a bias audit reports, in the order pages and reports show them (audits.fairness computes them;
+# they live here so pages can name them without importing the numeric code).
+RATE_METRICS = ("selection_rate", "tpr", "fpr", "fnr", "accuracy", "precision")
+
 
 class DatasetSource(models.TextChoices):
     UPLOAD = "upload", "Uploaded file"

@@ -4,6 +4,10 @@ No database here. Every refusal is an :class:`EvaluationDataError` naming the pr
 (``file`` for the bytes, ``mapping`` for the columns), so the service can answer a 400 that says what to fix
 before anything is stored. A Parquet file (read with pyarrow) is turned into the same text columns a CSV gives,
 a null becoming an empty cell, so both formats pass through one validation and refuse the same problems.
+
+numpy, pandas and pyarrow are imported by the functions that read a table, not with the module: services import this
+module for its errors and mapping checks, and every web and worker process imports the services when it starts
+(tests/test_startup_imports.py).
 """
 
 from __future__ import annotations
@@ -12,11 +16,11 @@ import io
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 MAPPING_KEYS = frozenset({"label", "prediction", "score", "threshold", "positive_label", "sensitive", "controls"})
 TRUE_VALUES = frozenset({"1", "1.0", "true"})
@@ -183,6 +187,8 @@ def decode_csv(content: bytes) -> str:
 
 
 def _read_frame(text: str, mapping: ColumnMapping) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         # Everything as text, nothing turned into NaN behind our back: empty cells are found and named below.
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
@@ -206,6 +212,9 @@ def _read_frame(text: str, mapping: ColumnMapping) -> pd.DataFrame:
 
 def _read_parquet(content: bytes, mapping: ColumnMapping) -> pd.DataFrame:
     """The Parquet file as a frame whose audited columns are text as a CSV gives them (a null is an empty cell)."""
+    import pandas as pd
+    import pyarrow as pa
+
     if not content.startswith(PARQUET_MAGIC):
         raise EvaluationDataError(
             "file", "The file is named .parquet but is not a Parquet file (it does not start with 'PAR1')."
@@ -223,6 +232,8 @@ def _read_parquet(content: bytes, mapping: ColumnMapping) -> pd.DataFrame:
 
 
 def _binary_column(values: pd.Series, name: str, role: str, positive: str | None) -> np.ndarray:
+    import numpy as np
+
     cleaned = values.str.strip()
     distinct = set(cleaned.unique().tolist())
     if positive is not None:
@@ -247,6 +258,9 @@ def _binary_column(values: pd.Series, name: str, role: str, positive: str | None
 
 
 def _predictions(frame: pd.DataFrame, mapping: ColumnMapping) -> np.ndarray:
+    import numpy as np
+    import pandas as pd
+
     if mapping.prediction is not None:
         return _binary_column(frame[mapping.prediction], mapping.prediction, "prediction", mapping.positive_label)
     assert mapping.score is not None
@@ -266,6 +280,8 @@ def _predictions(frame: pd.DataFrame, mapping: ColumnMapping) -> np.ndarray:
 
 def read_table(content: bytes, mapping: ColumnMapping, *, max_bytes: int, file_format: str = CSV) -> EvaluationTable:
     """Decode, parse and validate ``content`` (``csv`` or ``parquet``) against ``mapping``; arrays for the audit."""
+    import numpy as np
+
     if len(content) > max_bytes:
         raise EvaluationDataError("file", f"The file has {len(content)} bytes; the limit is {max_bytes}.")
     frame = _read_parquet(content, mapping) if file_format == PARQUET else _read_frame(decode_csv(content), mapping)

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-RATE_METRICS = ("selection_rate", "tpr", "fpr", "fnr", "accuracy", "precision")
+from audits.choices import RATE_METRICS
+
 DISPARITIES = (
     "demographic_parity_difference",
     "demographic_parity_ratio",

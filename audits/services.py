@@ -25,7 +25,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audits import evaluation, fairness, remote
+from audits import evaluation, remote
 from audits.choices import FINISHED_STATUSES, AuditKind, DatasetFormat, DatasetSource, RunStatus
 from audits.models import AuditRun, EvaluationDataset
 from core.middleware import current_request_id
@@ -369,6 +369,9 @@ class _Outcome:
 
 
 def _compute(run: AuditRun, policy: TierPolicy) -> _Outcome:
+    # The numeric code (numpy, pandas) is imported by the worker that runs an audit, not by every process at start.
+    from audits import fairness
+
     dataset = run.dataset
     assert dataset is not None
     content = _dataset_content(dataset)
@@ -449,6 +452,8 @@ def bias_audit_execute(*, run_id: int) -> AuditRun:
         run.status, run.started_at, run.progress = RunStatus.RUNNING, timezone.now(), 10
         run.attempts += 1
         run.save(update_fields=["status", "started_at", "progress", "attempts"])
+    from audits import fairness
+
     run = AuditRun.objects.select_related("model", "version", "dataset").get(pk=run_id)
     outcome: _Outcome | None = None
     error = ""

@@ -22,8 +22,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from audits import scheduling, selectors, services
-from audits.choices import AuditKind
-from audits.fairness import RATE_METRICS
+from audits.choices import RATE_METRICS, AuditKind
 from audits.filtersets import AuditRunFilterSet
 from audits.forms import CompareForm, EvaluationUploadForm, ScheduleForm
 from audits.models import AuditRun

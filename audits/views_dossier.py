@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 from django.db.models import QuerySet
 from django.utils.safestring import SafeString, mark_safe
 
-from audits.choices import RunStatus
-from audits.fairness import RATE_METRICS
+from audits.choices import RATE_METRICS, RunStatus
 from audits.models import AuditRun
 from core.charts import GroupValue, interval_bar_chart
 

@@ -21,10 +21,8 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import pyarrow as pa
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
@@ -55,7 +53,6 @@ from inventory.models import ModelVersion, RegisteredModel
 from inventory.services import registered_model_update
 from inventory.services.artifacts import may_report, version_for_reporting
 from inventory.validators import ENVIRONMENT_PATTERN
-from monitoring import drift
 from monitoring.choices import BreachKind, TargetStatus
 from monitoring.models import (
     STANDARD_LIMITS,
@@ -68,6 +65,14 @@ from monitoring.models import (
     Thresholds,
     TierMonitoringDefault,
 )
+
+if TYPE_CHECKING:
+    # numpy, pandas, pyarrow and scipy are imported where a table is read or compared: every web and worker process
+    # imports this module when it starts (tests/test_startup_imports.py).
+    import pandas as pd
+
+    from monitoring import drift
+
 
 BATCH_MAX = 1000
 NAME_MAX = 200
@@ -534,6 +539,9 @@ def deterioration_check(*, series: Iterable[tuple[ModelVersion, str, str]]) -> l
 
 def read_frame(content: bytes, file_format: str) -> pd.DataFrame:
     """A CSV (UTF-8, comma-separated) or Parquet table; only empty cells are missing values."""
+    import pandas as pd
+    import pyarrow as pa
+
     if file_format == DatasetFormat.PARQUET:
         if not content.startswith(evaluation.PARQUET_MAGIC):
             raise evaluation.EvaluationDataError("file", "The file is named .parquet but is not a Parquet file.")
@@ -559,6 +567,8 @@ NON_FINITE_MARKERS = frozenset({"nan", "inf", "+inf", "-inf", "infinity", "+infi
 
 def _refuse_malformed_table(frame: pd.DataFrame) -> None:
     """A 400 on ``file`` for a table read with the wrong delimiter or holding NaN or infinite values."""
+    import pandas as pd
+
     if len(frame.columns) == 1:
         header = str(frame.columns[0])
         found = next((name for sign, name in evaluation.OTHER_DELIMITERS.items() if sign in header), None)
@@ -809,6 +819,8 @@ def _thresholds_of(run: DriftRun) -> Thresholds:
 
 def drift_compute(run: DriftRun) -> dict[str, Any]:
     """The drift result of ``run`` (reads both tables, checks their hashes); no writes."""
+    from monitoring import drift
+
     thresholds = _thresholds_of(run)
     frames = []
     for dataset in (run.reference, run.current):
@@ -898,6 +910,8 @@ def _revalidation_trigger(run: DriftRun) -> str:
 def drift_audit_execute(*, run_id: int) -> DriftRun:
     """Run a queued drift audit and record its result once, however often the task is delivered (the bias
     audit's lifecycle: mark running, compute outside any lock, record in one transaction unless finished)."""
+    from monitoring import drift
+
     with transaction.atomic():
         run = DriftRun.objects.select_for_update().get(pk=run_id)
         if run.status in FINISHED_STATUSES:

@@ -19,8 +19,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
 
-from audits.choices import FINISHED_STATUSES, AuditKind
-from audits.fairness import RATE_METRICS
+from audits.choices import FINISHED_STATUSES, RATE_METRICS, AuditKind
 from audits.models import AuditRun, ComplianceStatus
 from audits.selectors import audit_run_queryset
 from audits.sweep import compliance_status_queryset

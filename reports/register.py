@@ -26,10 +26,6 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from governance.choices import OPEN_FINDING_STATUSES
 from governance.models import Finding
@@ -540,13 +536,11 @@ def write_register_csv(
     return written
 
 
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="1F3A5F")
 _DATE_FORMAT = "yyyy-mm-dd"
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 
-def _xlsx_cell(sheet: Any, value: Any, column: Column) -> Any:
+def _xlsx_cell(sheet: Any, value: Any, column: Column, cell_type: Any) -> Any:
     """A typed cell: dates carry a date format, times become naive local times (Excel has no time zones). Empty
     text is no cell at all, which keeps a sparse register's file smaller and faster to write."""
     if value == "":
@@ -554,10 +548,10 @@ def _xlsx_cell(sheet: Any, value: Any, column: Column) -> Any:
     if value is None or column.kind in {"text", "int"}:
         return value
     if isinstance(value, datetime.datetime):
-        cell = WriteOnlyCell(sheet, value=value.replace(tzinfo=None))
+        cell = cell_type(sheet, value=value.replace(tzinfo=None))
         cell.number_format = _DATETIME_FORMAT
         return cell
-    cell = WriteOnlyCell(sheet, value=value)
+    cell = cell_type(sheet, value=value)
     cell.number_format = _DATE_FORMAT
     return cell
 
@@ -577,6 +571,13 @@ def register_xlsx(
     when, which filters) and maps each column to the regulatory field it answers. ``progress`` is called with
     the rows written so far after each chunk.
     """
+    # openpyxl is imported by the export that writes a workbook, not with the module: the web and worker processes
+    # import this module when they start (tests/test_startup_imports.py).
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     chunks = register_chunks(user=user, params=params, as_of=as_of)
     workbook = Workbook(write_only=True)
     sheet: Any = workbook.create_sheet("Register")
@@ -586,7 +587,7 @@ def register_xlsx(
     header = []
     for column in REGISTER_COLUMNS:
         cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
+        cell.font, cell.fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1F3A5F")
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         header.append(cell)
     sheet.append(header)
@@ -594,7 +595,10 @@ def register_xlsx(
     for chunk in chunks:
         for row in chunk:
             sheet.append(
-                [_xlsx_cell(sheet, value, column) for value, column in zip(row, REGISTER_COLUMNS, strict=True)]
+                [
+                    _xlsx_cell(sheet, value, column, WriteOnlyCell)
+                    for value, column in zip(row, REGISTER_COLUMNS, strict=True)
+                ]
             )
         written += len(chunk)
         if progress is not None:
@@ -610,6 +614,9 @@ def _about_sheet(
     workbook: Any, *, user: Any, params: Mapping[str, Any] | None, as_of: datetime.date | None, rows: int
 ) -> None:
     """What the register is: generated when and by whom, as of which date, with which filters; the mapping."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     sheet = workbook.create_sheet("About")
     sheet.column_dimensions["A"].width = 28
     sheet.column_dimensions["B"].width = 40
