@@ -445,6 +445,8 @@ def bias_audit_execute(*, run_id: int) -> AuditRun:
     its findings and its ledger event are written in one transaction that first checks nobody finished the run
     meanwhile. Any error ends the run in status ``error`` with its message.
     """
+    from audits import fairness  # its numpy and pandas load in the worker that audits (see _compute)
+
     with transaction.atomic():
         run = AuditRun.objects.select_for_update().get(pk=run_id)
         if run.status in FINISHED_STATUSES:
@@ -452,8 +454,6 @@ def bias_audit_execute(*, run_id: int) -> AuditRun:
         run.status, run.started_at, run.progress = RunStatus.RUNNING, timezone.now(), 10
         run.attempts += 1
         run.save(update_fields=["status", "started_at", "progress", "attempts"])
-    from audits import fairness
-
     run = AuditRun.objects.select_related("model", "version", "dataset").get(pk=run_id)
     outcome: _Outcome | None = None
     error = ""
