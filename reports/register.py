@@ -585,10 +585,11 @@ def register_xlsx(
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     sheet.freeze_panes = "B2"
     header = []
+    font, fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1F3A5F")
+    alignment = Alignment(wrap_text=True, vertical="top")
     for column in REGISTER_COLUMNS:
         cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font, cell.fill = Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="1F3A5F")
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.font, cell.fill, cell.alignment = font, fill, alignment
         header.append(cell)
     sheet.append(header)
     written = 0
